@@ -1,0 +1,109 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The seam between the registry and where bytes live, after the CNCF registry's driver interface.
+ * Paths are absolute within the driver ("/docker/registry/v2/…") and come only from `paths.ts`.
+ * Drivers throw only the StorageError subclasses below, never raw ENOENT or SDK errors.
+ */
+export interface StorageDriver {
+  readonly name: string;
+  /** Reads a small object whole; refuses anything larger than `maxBytes` (default 4 MiB). */
+  getContent(path: string, maxBytes?: number): Promise<Buffer>;
+  /** Writes a small object atomically: readers see the old content or the new, never a mix. */
+  putContent(path: string, content: Buffer | string): Promise<void>;
+  /** A stream of the object from `offset` to `end` (inclusive), both optional. */
+  reader(path: string, range?: { offset?: number; end?: number }): Promise<Readable>;
+  /**
+   * A writer for a large object. Without `append`, nothing is visible at `path` before `commit()`.
+   * With `append`, bytes are added to what is there (for resumable uploads); `cancel()` rolls back
+   * to the size the object had when the writer opened.
+   */
+  writer(path: string, options?: { append?: boolean }): Promise<FileWriter>;
+  stat(path: string): Promise<FileInfo>;
+  /** Names of the direct children of a directory, sorted. */
+  list(path: string): Promise<string[]>;
+  /** Atomically moves an object, replacing any object at `destPath`. */
+  move(sourcePath: string, destPath: string): Promise<void>;
+  /** Removes an object or a whole directory tree. */
+  delete(path: string): Promise<void>;
+  /** Visits everything below `path`, depth first in sorted order; return 'skip' to not descend. */
+  walk(path: string, visit: (entry: WalkEntry) => void | 'skip' | Promise<void | 'skip'>): Promise<void>;
+}
+
+export interface FileWriter {
+  /** Write the object's bytes here, then call commit() (or cancel()) once the stream has finished. */
+  readonly stream: Writable;
+  /** Bytes in the object so far, including what an appended object already had. */
+  size(): number;
+  commit(): Promise<void>;
+  cancel(): Promise<void>;
+}
+
+export interface FileInfo {
+  path: string;
+  size: number;
+  modTime: Date;
+  isDir: boolean;
+}
+
+export interface WalkEntry {
+  path: string;
+  isDir: boolean;
+}
+
+export class StorageError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class PathNotFoundError extends StorageError {
+  constructor(path: string, options?: { cause?: unknown }) {
+    super(`path not found: ${path}`, path, options);
+  }
+}
+
+export class InvalidPathError extends StorageError {
+  constructor(path: string, reason = 'invalid path') {
+    super(`${reason}: ${JSON.stringify(path)}`, path);
+  }
+}
+
+export class InvalidOffsetError extends StorageError {
+  constructor(
+    path: string,
+    readonly offset: number,
+  ) {
+    super(`invalid offset ${offset} for ${path}`, path);
+  }
+}
+
+export class ContentTooLargeError extends StorageError {
+  constructor(
+    path: string,
+    readonly maxBytes: number,
+  ) {
+    super(`${path} is larger than ${maxBytes} bytes`, path);
+  }
+}
+
+/** Any other backend failure (permissions, disk full, I/O error), with the cause kept. */
+export class StorageBackendError extends StorageError {}
+
+const PATH_PATTERN = /^(\/[A-Za-z0-9._-]+)+$/;
+
+/** Every driver checks paths the same way: absolute, no empty, "." or ".." components. */
+export function checkPath(path: string): string {
+  if (!PATH_PATTERN.test(path)) throw new InvalidPathError(path);
+  for (const part of path.split('/')) {
+    if (part === '.' || part === '..') throw new InvalidPathError(path, 'path escapes its root');
+  }
+  return path;
+}
+
+export const DEFAULT_MAX_CONTENT = 4 * 1024 * 1024;

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  checkPath,
+  ContentTooLargeError,
+  DEFAULT_MAX_CONTENT,
+  InvalidOffsetError,
+  PathNotFoundError,
+  StorageBackendError,
+  StorageError,
+  type FileInfo,
+  type FileWriter,
+  type StorageDriver,
+  type WalkEntry,
+} from './driver.js';
+
+/**
+ * Stores objects as files under `root`. Whole-object writes go to a temp file in the target's own
+ * directory, are fsynced, then renamed over the target, so a crash leaves the old object or the new.
+ */
+export class FilesystemDriver implements StorageDriver {
+  readonly name = 'filesystem';
+
+  constructor(readonly root: string) {}
+
+  private full(path: string): string {
+    return join(this.root, checkPath(path));
+  }
+
+  async getContent(path: string, maxBytes = DEFAULT_MAX_CONTENT): Promise<Buffer> {
+    const file = this.full(path);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(file, 'r');
+      const { size } = await fh.stat();
+      if (size > maxBytes) throw new ContentTooLargeError(path, maxBytes);
+      const buf = Buffer.allocUnsafe(size);
+      let read = 0;
+      while (read < size) {
+        const { bytesRead } = await fh.read(buf, read, size - read, read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return read === size ? buf : buf.subarray(0, read);
+    } catch (err) {
+      throw translate(err, path);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async putContent(path: string, content: Buffer | string): Promise<void> {
+    const w = await this.writer(path);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        w.stream.once('error', reject);
+        w.stream.end(content, resolve);
+      });
+      await w.commit();
+    } catch (err) {
+      await w.cancel();
+      throw translate(err, path);
+    }
+  }
+
+  async reader(path: string, range: { offset?: number; end?: number } = {}): Promise<Readable> {
+    const file = this.full(path);
+    const offset = range.offset ?? 0;
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (err) {
+      throw translate(err, path);
+    }
+    const { size } = await fh.stat();
+    if (offset < 0 || offset > size) {
+      await fh.close();
+      throw new InvalidOffsetError(path, offset);
+    }
+    // Opening the handle first makes "missing" an error here rather than a stream error later.
+    return createReadStream('', { fd: fh, start: offset, end: range.end, highWaterMark: 1024 * 1024 });
+  }
+
+  async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
+    const target = this.full(path);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      if (options.append) return await AppendWriter.open(target, path);
+      const temp = join(dirname(target), `.${randomBytes(8).toString('hex')}.tmp`);
+      return new AtomicWriter(await open(temp, 'wx', 0o644), temp, target, path);
+    } catch (err) {
+      throw translate(err, path);
+    }
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    try {
+      const s = await stat(this.full(path));
+      return { path, size: s.size, modTime: s.mtime, isDir: s.isDirectory() };
+    } catch (err) {
+      throw translate(err, path);
+    }
+  }
+
+  async list(path: string): Promise<string[]> {
+    try {
+      const names = await readdir(this.full(path));
+      return names.filter((n) => !n.endsWith('.tmp')).sort();
+    } catch (err) {
+      throw translate(err, path);
+    }
+  }
+
+  async move(sourcePath: string, destPath: string): Promise<void> {
+    const source = this.full(sourcePath);
+    const dest = this.full(destPath);
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(source, dest);
+    } catch (err) {
+      throw translate(err, sourcePath);
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    const file = this.full(path);
+    try {
+      await stat(file);
+      await rm(file, { recursive: true, force: true });
+    } catch (err) {
+      throw translate(err, path);
+    }
+  }
+
+  async walk(path: string, visit: (entry: WalkEntry) => void | 'skip' | Promise<void | 'skip'>): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(this.full(path), { withFileTypes: true });
+    } catch (err) {
+      throw translate(err, path);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.endsWith('.tmp')) continue;
+      const child = `${path === '/' ? '' : path}/${entry.name}`;
+      const isDir = entry.isDirectory();
+      const decision = await visit({ path: child, isDir });
+      if (isDir && decision !== 'skip') {
+        try {
+          await this.walk(child, visit);
+        } catch (err) {
+          // Something else (gc, a delete) removed it while we walked: nothing left to visit.
+          if (!(err instanceof PathNotFoundError)) throw err;
+        }
+      }
+    }
+  }
+}
+
+class AtomicWriter implements FileWriter {
+  readonly stream;
+  private done = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly temp: string,
+    private readonly target: string,
+    private readonly path: string,
+  ) {
+    this.stream = fh.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 });
+  }
+
+  size(): number {
+    return this.stream.bytesWritten;
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) throw new StorageBackendError('writer already finished', this.path);
+    this.done = true;
+    try {
+      await this.fh.sync();
+      await this.fh.close();
+      await rename(this.temp, this.target);
+    } catch (err) {
+      await rm(this.temp, { force: true });
+      throw translate(err, this.path);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.stream.destroy();
+    await this.fh.close().catch(() => undefined);
+    await rm(this.temp, { force: true });
+  }
+}
+
+class AppendWriter implements FileWriter {
+  readonly stream;
+  private done = false;
+
+  static async open(target: string, path: string): Promise<AppendWriter> {
+    const fh = await open(target, 'a', 0o644);
+    const { size } = await fh.stat();
+    return new AppendWriter(fh, size, path);
+  }
+
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly initialSize: number,
+    private readonly path: string,
+  ) {
+    this.stream = fh.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 });
+  }
+
+  size(): number {
+    return this.initialSize + this.stream.bytesWritten;
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) throw new StorageBackendError('writer already finished', this.path);
+    this.done = true;
+    try {
+      await this.fh.sync();
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.stream.destroy();
+    // An append is all or nothing: a half-received chunk must not move the upload's offset.
+    await this.fh.truncate(this.initialSize).catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+function translate(err: unknown, path: string): StorageError {
+  if (err instanceof StorageError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new PathNotFoundError(path, { cause: err });
+  return new StorageBackendError(`${(err as Error)?.message ?? String(err)}`, path, { cause: err });
+}

@@ -1,0 +1,98 @@
+// Starts the CNCF registry (Debian's `docker-registry`) on loopback for interop tests and the
+// benchmark. Plain JavaScript so both the vitest suites and `node bench/run.js` can import it.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** @returns {string | undefined} the docker-registry binary, if installed */
+export function findCncfRegistry() {
+  const found = spawnSync('sh', ['-c', 'command -v docker-registry'], { encoding: 'utf8' });
+  const path = found.stdout.trim();
+  return found.status === 0 && path ? path : undefined;
+}
+
+/** A port that was free a moment ago (the CNCF registry cannot report a port-0 bind). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * @param {{ root: string, deleteEnabled?: boolean, readOnly?: boolean, logLevel?: string }} options
+ * @returns {Promise<{ url: string, host: string, port: number, pid: number, root: string, stop: () => Promise<void> }>}
+ */
+export async function startCncfRegistry({ root, deleteEnabled = true, readOnly = false, logLevel = 'error' }) {
+  const bin = findCncfRegistry();
+  if (!bin) throw new Error('docker-registry is not installed (apt-get install docker-registry)');
+  const port = await freePort();
+  const confDir = await mkdtemp(join(tmpdir(), 'cncf-conf-'));
+  const config = [
+    'version: 0.1',
+    'log:',
+    `  level: ${logLevel}`,
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${root}`,
+    '  delete:',
+    `    enabled: ${deleteEnabled}`,
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    '    readonly:',
+    `      enabled: ${readOnly}`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n');
+  const confFile = join(confDir, 'config.yml');
+  await writeFile(confFile, config);
+  const child = spawn(bin, ['serve', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${stderr}`);
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`docker-registry did not answer on ${url} within 10 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    pid: /** @type {number} */ (child.pid),
+    root,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(confDir, { recursive: true, force: true });
+    },
+  };
+}
