@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
+  NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  UNKNOWN: { status: 500, message: 'unknown error' },
 } as const;
 
 export type OciErrorCode = keyof typeof ERROR_CODES;
@@ -82,6 +84,8 @@ export const TooManyRequests = errorClass('TOOMANYREQUESTS', 'TooManyRequests');
 export const TagInvalid = errorClass('TAG_INVALID', 'TagInvalid');
 export const RangeInvalid = errorClass('RANGE_INVALID', 'RangeInvalid');
 export const Unavailable = errorClass('UNAVAILABLE', 'Unavailable');
+export const NotFound = errorClass('NOT_FOUND', 'NotFound');
+export const UnknownError = errorClass('UNKNOWN', 'UnknownError');
 
 export function isOciErrorCode(code: string): code is OciErrorCode {
   return Object.prototype.hasOwnProperty.call(ERROR_CODES, code);

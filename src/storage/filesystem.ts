@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import {
   checkPath,
   ContentTooLargeError,
@@ -16,6 +16,9 @@ import {
   type StorageDriver,
   type WalkEntry,
 } from './driver.js';
+
+/** Exactly the names `writer` gives its temp files: an object named "v1.tmp" (a valid tag) is listed. */
+const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
 
 /**
  * Stores objects as files under `root`. Whole-object writes go to a temp file in the target's own
@@ -75,13 +78,20 @@ export class FilesystemDriver implements StorageDriver {
     } catch (err) {
       throw translate(err, path);
     }
-    const { size } = await fh.stat();
-    if (offset < 0 || offset > size) {
+    const info = await fh.stat();
+    const { end } = range;
+    if (info.isDirectory()) {
+      await fh.close();
+      throw new PathNotFoundError(path);
+    }
+    // createReadStream would throw a RangeError for these, and leave the handle open.
+    const badEnd = end !== undefined && (!Number.isInteger(end) || end < offset);
+    if (!Number.isInteger(offset) || offset < 0 || offset > info.size || badEnd) {
       await fh.close();
       throw new InvalidOffsetError(path, offset);
     }
     // Opening the handle first makes "missing" an error here rather than a stream error later.
-    return createReadStream('', { fd: fh, start: offset, end: range.end, highWaterMark: 1024 * 1024 });
+    return createReadStream('', { fd: fh, start: offset, end, highWaterMark: 1024 * 1024 });
   }
 
   async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
@@ -99,7 +109,7 @@ export class FilesystemDriver implements StorageDriver {
   async stat(path: string): Promise<FileInfo> {
     try {
       const s = await stat(this.full(path));
-      return { path, size: s.size, modTime: s.mtime, isDir: s.isDirectory() };
+      return { path, size: s.isDirectory() ? 0 : s.size, modTime: s.mtime, isDir: s.isDirectory() };
     } catch (err) {
       throw translate(err, path);
     }
@@ -108,7 +118,7 @@ export class FilesystemDriver implements StorageDriver {
   async list(path: string): Promise<string[]> {
     try {
       const names = await readdir(this.full(path));
-      return names.filter((n) => !n.endsWith('.tmp')).sort();
+      return names.filter((n) => !TEMP_NAME.test(n)).sort();
     } catch (err) {
       throw translate(err, path);
     }
@@ -144,7 +154,7 @@ export class FilesystemDriver implements StorageDriver {
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
-      if (entry.name.endsWith('.tmp')) continue;
+      if (TEMP_NAME.test(entry.name)) continue;
       const child = `${path === '/' ? '' : path}/${entry.name}`;
       const isDir = entry.isDirectory();
       const decision = await visit({ path: child, isDir });
@@ -160,8 +170,51 @@ export class FilesystemDriver implements StorageDriver {
   }
 }
 
+/**
+ * Writes to an open handle and leaves it open when the stream ends, so the writer can fsync before
+ * closing (a stream from `fh.createWriteStream` would pin the handle and make close() hang).
+ */
+class HandleSink extends Writable {
+  written = 0;
+
+  constructor(private readonly fh: FileHandle) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => cb(), cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.writeAll(chunks.map((c) => c.chunk)).then(() => cb(), cb);
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.fh.writev(pending);
+      this.written += bytesWritten;
+      pending = skipBytes(pending, bytesWritten);
+    }
+  }
+}
+
+function skipBytes(buffers: Buffer[], count: number): Buffer[] {
+  let rest = count;
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (rest >= b.length) {
+      rest -= b.length;
+      continue;
+    }
+    out.push(rest > 0 ? b.subarray(rest) : b);
+    rest = 0;
+  }
+  return out;
+}
+
 class AtomicWriter implements FileWriter {
-  readonly stream;
+  readonly stream: HandleSink;
   private done = false;
 
   constructor(
@@ -170,11 +223,11 @@ class AtomicWriter implements FileWriter {
     private readonly target: string,
     private readonly path: string,
   ) {
-    this.stream = fh.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 });
+    this.stream = new HandleSink(fh);
   }
 
   size(): number {
-    return this.stream.bytesWritten;
+    return this.stream.written;
   }
 
   async commit(): Promise<void> {
@@ -182,7 +235,7 @@ class AtomicWriter implements FileWriter {
     this.done = true;
     try {
       await this.fh.sync();
-      await this.fh.close();
+      await release(this.stream, this.fh);
       await rename(this.temp, this.target);
     } catch (err) {
       await rm(this.temp, { force: true });
@@ -200,25 +253,26 @@ class AtomicWriter implements FileWriter {
 }
 
 class AppendWriter implements FileWriter {
-  readonly stream;
+  readonly stream: HandleSink;
   private done = false;
 
   static async open(target: string, path: string): Promise<AppendWriter> {
     const fh = await open(target, 'a', 0o644);
     const { size } = await fh.stat();
-    return new AppendWriter(fh, size, path);
+    return new AppendWriter(fh, size, target, path);
   }
 
   private constructor(
     private readonly fh: FileHandle,
     private readonly initialSize: number,
+    private readonly target: string,
     private readonly path: string,
   ) {
-    this.stream = fh.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 });
+    this.stream = new HandleSink(fh);
   }
 
   size(): number {
-    return this.initialSize + this.stream.bytesWritten;
+    return this.initialSize + this.stream.written;
   }
 
   async commit(): Promise<void> {
@@ -227,18 +281,24 @@ class AppendWriter implements FileWriter {
     try {
       await this.fh.sync();
     } finally {
-      await this.fh.close();
+      await release(this.stream, this.fh);
     }
   }
 
   async cancel(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    this.stream.destroy();
     // An append is all or nothing: a half-received chunk must not move the upload's offset.
-    await this.fh.truncate(this.initialSize).catch(() => undefined);
-    await this.fh.close().catch(() => undefined);
+    // Destroying the stream waits for a write in flight, then closes the handle, so truncate by path.
+    await release(this.stream, this.fh).catch(() => undefined);
+    await truncate(this.target, this.initialSize).catch(() => undefined);
   }
+}
+
+/** Stops the sink taking more data; close() then waits for a write in flight before closing. */
+async function release(stream: Writable, fh: FileHandle): Promise<void> {
+  stream.destroy();
+  await fh.close();
 }
 
 function translate(err: unknown, path: string): StorageError {

@@ -1,0 +1,196 @@
+// `npm run bench`: regctl serve against the CNCF registry, side by side in one run (issue 2, Performance).
+// Usage: node bench/run.js [--quick] [--json]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeBlob, pull, pushChunked, pushMonolithic } from './blobs.js';
+import { loadManifest, makeImage, pushImage, putManifests } from './manifests.js';
+import { judge, renderTable } from './report.js';
+import { rssMonitor } from './rss.js';
+import { startCncf, startRegctl } from './servers.js';
+
+const MiB = 1024 * 1024;
+const REPO = 'bench/blobs';
+const IMAGE_REPO = 'bench/image';
+const TAG = 'latest';
+/** Cleanup steps each get this long, so a wedged server cannot keep the bench from exiting. */
+const CLEANUP_STEP_MS = 15_000;
+
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'boolean' } } });
+const settings = flags.quick
+  ? { blobSize: 32 * MiB, chunkSize: 16 * MiB, rounds: 1, loadSeconds: 2, putSeconds: 2 }
+  : { blobSize: 256 * MiB, chunkSize: 16 * MiB, rounds: 3, loadSeconds: 10, putSeconds: 5 };
+
+/** @param {string} message */
+const log = (message) => process.stderr.write(`${message}\n`);
+
+/** @type {(() => Promise<unknown>)[]} */
+const cleanups = [];
+/** @type {Promise<void> | undefined} */
+let cleaning;
+function cleanUp() {
+  cleaning ??= (async () => {
+    for (const step of cleanups.reverse()) {
+      /** @type {NodeJS.Timeout | undefined} */
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('cleanup step timed out')), CLEANUP_STEP_MS);
+      });
+      await Promise.race([step(), timeout]).catch((error) => log(`cleanup: ${error}`));
+      clearTimeout(timer);
+    }
+  })();
+  return cleaning;
+}
+for (const [signal, code] of /** @type {const} */ ([['SIGINT', 130], ['SIGTERM', 143]])) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping the registries and removing their roots`);
+    void cleanUp().finally(() => process.exit(code));
+  });
+}
+
+/** @param {string} prefix */
+async function tempDir(prefix) {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * @template T
+ * @param {Record<string, T>} byName
+ * @param {(value: T) => number} f
+ */
+const mapValues = (byName, f) => Object.fromEntries(Object.entries(byName).map(([name, v]) => [name, f(v)]));
+
+/** @param {number[]} xs */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const regctl = await startRegctl(await tempDir('regctl-bench-'));
+  cleanups.push(regctl.stop);
+  const cncf = await startCncf(await tempDir('cncf-bench-'));
+  if ('skipped' in cncf) {
+    log(`CNCF column skipped: ${cncf.skipped}`);
+  } else {
+    cleanups.push(cncf.stop);
+  }
+  const registries = 'skipped' in cncf ? [regctl] : [regctl, cncf];
+  const rss = rssMonitor(regctl.pid);
+
+  let measurement = 0;
+  /**
+   * One measurement on every registry, the order flipping each time so that neither always goes first
+   * (page cache, CPU frequency and disk writeback then favour both alike).
+   * @template T
+   * @param {string} label
+   * @param {(registry: import('./servers.js').Registry) => Promise<T>} work
+   * @param {(result: T) => string} describe
+   */
+  async function onEach(label, work, describe) {
+    const order = measurement++ % 2 ? [...registries].reverse() : registries;
+    /** @type {Record<string, T>} */
+    const results = {};
+    for (const registry of order) {
+      results[registry.name] = await work(registry);
+      log(`${label.padEnd(32)} ${registry.name.padEnd(6)} ${describe(results[registry.name])}`);
+    }
+    return results;
+  }
+
+  /** @type {Record<string, Record<string, number[]>>} */
+  const throughput = { pushMonolithic: {}, pushChunked: {}, pull: {} };
+  /**
+   * @param {keyof typeof throughput} key
+   * @param {string} label
+   * @param {(registry: import('./servers.js').Registry) => Promise<number>} timed seconds
+   */
+  async function measureThroughput(key, label, timed) {
+    const seconds = await onEach(label, timed, (s) => `${(settings.blobSize / 1e6 / s).toFixed(1)} MB/s`);
+    for (const [name, s] of Object.entries(seconds)) {
+      (throughput[key][name] ??= []).push(settings.blobSize / 1e6 / s);
+    }
+  }
+  /** @param {import('./servers.js').Registry} registry @param {() => Promise<number>} upload */
+  const watched = (registry, upload) => (registry === regctl ? rss.during(upload) : upload());
+
+  for (let round = 1; round <= settings.rounds; round++) {
+    const tag = `[${round}/${settings.rounds}]`;
+    const whole = makeBlob(settings.blobSize);
+    const chunked = makeBlob(settings.blobSize);
+    await measureThroughput('pushMonolithic', `blob push monolithic ${tag}`, (r) =>
+      watched(r, () => pushMonolithic(r.url, REPO, whole)),
+    );
+    await measureThroughput('pushChunked', `blob push chunked ${tag}`, (r) =>
+      watched(r, () => pushChunked(r.url, REPO, chunked, settings.chunkSize)),
+    );
+    await measureThroughput('pull', `blob pull ${tag}`, (r) => pull(r.url, REPO, whole));
+  }
+  const memory = rss.peak();
+
+  const image = makeImage();
+  const manifests = await onEach('push image', (r) => pushImage(r.url, IMAGE_REPO, TAG, image), () => 'ok');
+  /** @param {import('./manifests.js').LoadResult} l */
+  const describeLoad = (l) =>
+    `${l.rps.toFixed(0)} req/s (${l.errors} errors, ${l.timeouts} timeouts, ${l.non2xx} non-2xx, ${l.mismatches} mismatches)`;
+  const get = await onEach(
+    'manifest GET',
+    (r) => loadManifest(r.url, IMAGE_REPO, TAG, 'GET', settings.loadSeconds, manifests[r.name]),
+    describeLoad,
+  );
+  const head = await onEach(
+    'manifest HEAD',
+    (r) => loadManifest(r.url, IMAGE_REPO, TAG, 'HEAD', settings.loadSeconds, manifests[r.name]),
+    describeLoad,
+  );
+  const put = await onEach(
+    'manifest PUT',
+    (r) => putManifests(r.url, IMAGE_REPO, manifests[r.name], settings.putSeconds),
+    (p) => `${p.rps.toFixed(0)} PUT/s (${p.puts} puts, ${p.failures} failures)${p.firstFailure ? `: ${p.firstFailure}` : ''}`,
+  );
+
+  /** @param {Record<string, number>} byName */
+  const columns = (byName) => ({ regctl: byName.regctl, cncf: byName.cncf });
+  const rows = judge({
+    pushMonolithic: columns(mapValues(throughput.pushMonolithic, median)),
+    pushChunked: columns(mapValues(throughput.pushChunked, median)),
+    pull: columns(mapValues(throughput.pull, median)),
+    manifestGet: columns(mapValues(get, (l) => l.rps)),
+    manifestHead: columns(mapValues(head, (l) => l.rps)),
+    manifestPut: columns(mapValues(put, (p) => p.rps)),
+    peakRss: { regctl: memory.maxRss / MiB },
+  });
+
+  if (flags.json) {
+    const report = {
+      settings,
+      cncf: 'skipped' in cncf ? { skipped: cncf.skipped } : { url: cncf.url },
+      rows,
+      samples: throughput,
+      load: { get, head, put },
+      regctlMemory: { maxVmRSS: memory.maxRss, vmHWM: memory.hwm },
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    '',
+    renderTable(rows),
+    '',
+    `${settings.blobSize / MiB} MiB blobs, median of ${settings.rounds} round(s); MB = 10^6 bytes; ` +
+      `GET/HEAD: 32 connections × ${settings.loadSeconds} s, 2xx replies only; PUT: ${settings.putSeconds} s.`,
+    `regctl VmHWM after the blob phase: ${(memory.hwm / MiB).toFixed(1)} MiB.`,
+  ];
+  if ('skipped' in cncf) lines.push(`CNCF column skipped: ${cncf.skipped}.`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+try {
+  await main();
+} catch (error) {
+  log(`bench failed: ${error instanceof Error ? error.stack : error}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,130 @@
+import { digestOf, isDigest, parseDigest } from '../oci/digest.js';
+import { DigestInvalid, ManifestBlobUnknown, ManifestUnknown } from '../oci/errors.js';
+import { parseManifest, storedMediaType, type Descriptor, type Manifest } from '../oci/manifest.js';
+import { validateTag } from '../oci/reference.js';
+import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import * as paths from '../storage/paths.js';
+import { exists, type BlobStore } from './blobs.js';
+import { ContentCache } from './cache.js';
+import type { ReferrerStore } from './referrers.js';
+import type { TagStore } from './tags.js';
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  body: Buffer;
+}
+
+export interface PutManifestResult {
+  digest: string;
+  subject?: string;
+}
+
+/**
+ * Manifests are blobs (by digest) plus a revision link in their repository; tags point at digests.
+ * Everything a manifest references must already be in the repository when it is pushed.
+ */
+export class ManifestStore {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly tags: TagStore,
+    private readonly referrers: ReferrerStore,
+    private readonly cache: ContentCache,
+  ) {}
+
+  /** Resolves a tag or digest to the manifest stored in `repo`. */
+  async get(repo: string, reference: string): Promise<StoredManifest> {
+    const digest = isDigest(reference) ? reference : await this.tags.resolve(repo, reference);
+    if (!(await exists(this.driver, paths.revisionLink(repo, digest)))) throw unknownManifest(repo, reference);
+    return this.load(digest, repo, reference);
+  }
+
+  async put(repo: string, reference: string, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+    const byDigest = isDigest(reference);
+    if (!byDigest) validateTag(reference);
+    const digest = byDigest ? digestOf(body, parseDigest(reference).algorithm) : digestOf(body);
+    if (byDigest && digest !== reference) {
+      throw new DigestInvalid(`manifest body has digest ${digest}, not ${reference}`, { detail: { expected: reference, actual: digest } });
+    }
+    const manifest = parseManifest(body, contentType);
+    await this.checkReferences(repo, manifest);
+    await this.blobs.putContent(digest, body);
+    this.cache.set(digest, { digest, mediaType: manifest.mediaType, body });
+    await this.driver.putContent(paths.revisionLink(repo, digest), digest);
+    if (manifest.subject) await this.referrers.add(repo, manifest.subject.digest, digest);
+    if (!byDigest) await this.tags.set(repo, reference, digest);
+    return { digest, subject: manifest.subject?.digest };
+  }
+
+  /** A tag: just that tag goes. A digest: the manifest, every tag pointing at it, its referrer entry. */
+  async delete(repo: string, reference: string): Promise<void> {
+    if (!isDigest(reference)) {
+      await this.tags.remove(repo, validateTag(reference));
+      return;
+    }
+    const revision = paths.revisionLink(repo, reference);
+    if (!(await exists(this.driver, revision))) throw unknownManifest(repo, reference);
+    const subject = await this.subjectOf(reference);
+    await this.tags.removeAllPointingAt(repo, reference);
+    await this.driver.delete(revision).catch(ignoreMissing);
+    if (subject) await this.referrers.remove(repo, subject, reference);
+  }
+
+  /** Reads a manifest by digest without checking which repository holds it (referrers, gc). */
+  async load(digest: string, repo?: string, reference?: string): Promise<StoredManifest> {
+    const cached = this.cache.get(digest);
+    if (cached) return cached;
+    let body: Buffer;
+    try {
+      body = await this.blobs.getContent(digest);
+    } catch (err) {
+      throw unknownManifest(repo, reference ?? digest, err);
+    }
+    const manifest = { digest, mediaType: storedMediaType(body), body };
+    this.cache.set(digest, manifest);
+    return manifest;
+  }
+
+  private async subjectOf(digest: string): Promise<string | undefined> {
+    try {
+      const { body } = await this.load(digest);
+      const subject = (JSON.parse(body.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
+      return typeof subject === 'string' && isDigest(subject) ? subject : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async checkReferences(repo: string, manifest: Manifest): Promise<void> {
+    const missing: Descriptor[] = [];
+    const check = async (d: Descriptor, present: (digest: string) => Promise<boolean>): Promise<void> => {
+      if (!(await present(d.digest))) missing.push(d);
+    };
+    if (manifest.kind === 'index') {
+      await Promise.all(manifest.manifests.map((d) => check(d, (digest) => exists(this.driver, paths.revisionLink(repo, digest)))));
+    } else {
+      // Foreign layers (with urls, e.g. Windows base layers) are fetched from elsewhere by clients.
+      const blobs = [manifest.config, ...manifest.layers.filter((l) => !l.urls?.length)];
+      await Promise.all(blobs.map((d) => check(d, (digest) => this.blobs.isLinked(repo, digest))));
+    }
+    if (missing.length > 0) {
+      const first = missing[0]!;
+      const what = manifest.kind === 'index' ? 'child manifest' : 'blob';
+      throw new ManifestBlobUnknown(`${what} ${first.digest} is not in repository ${repo}; push it before the manifest`, {
+        detail: { digest: first.digest, missing: missing.map((d) => d.digest) },
+      });
+    }
+  }
+}
+
+export function unknownManifest(repo: string | undefined, reference: string, cause?: unknown): InstanceType<typeof ManifestUnknown> {
+  return new ManifestUnknown(repo ? `manifest ${reference} is not in repository ${repo}` : `manifest ${reference} is unknown`, {
+    detail: { reference },
+    cause,
+  });
+}
+
+function ignoreMissing(err: unknown): void {
+  if (!(err instanceof PathNotFoundError)) throw err;
+}

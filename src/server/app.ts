@@ -1,0 +1,116 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { NotFound, Unsupported } from '../oci/errors.js';
+import { validateName } from '../oci/reference.js';
+import type { Logger } from '../log/logger.js';
+import type { Registry } from '../registry/registry.js';
+import { errorReply } from './respond.js';
+import { matchRoute } from './routes.js';
+import type { Access, Reply } from './types.js';
+
+export interface ServerOptions {
+  registry: Registry;
+  logger: Logger;
+  readOnly: boolean;
+  deleteEnabled: boolean;
+}
+
+const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+
+/** The request pipeline: route → policy → handler → reply; the only place replies and errors are written. */
+export function createRequestListener(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { registry, logger } = options;
+  const refusal = (access: Access): string | undefined => {
+    if (access !== 'read' && options.readOnly) return 'the registry is in read-only mode';
+    if (access === 'delete' && !options.deleteEnabled) return 'deletes are disabled on this registry (serve without --no-delete to allow them)';
+    return undefined;
+  };
+
+  return (req, res) => {
+    const started = performance.now();
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const remote = req.socket.remoteAddress;
+    let bytesOut = 0;
+
+    res.once('close', () => {
+      logger.access({
+        method,
+        path: rawUrl,
+        status: res.statusCode,
+        bytes: bytesOut,
+        durationMs: performance.now() - started,
+        remote,
+      });
+    });
+
+    const send = (reply: Reply): void => {
+      const headers: Record<string, string | number> = { ...API_VERSION, ...reply.headers };
+      const body = reply.body;
+      if (body instanceof Readable) {
+        res.writeHead(reply.status, headers);
+        body.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+        body.once('error', (err) => {
+          logger.error('read failed while streaming a response', { path, error: err.message });
+          res.destroy(err);
+        });
+        res.once('close', () => body.destroy());
+        body.pipe(res);
+        return;
+      }
+      const buf = typeof body === 'string' ? Buffer.from(body) : body;
+      if (buf !== undefined) headers['Content-Length'] ??= buf.length;
+      res.writeHead(reply.status, headers);
+      if (buf !== undefined && method !== 'HEAD') {
+        bytesOut = buf.length;
+        res.end(buf);
+      } else {
+        res.end();
+      }
+    };
+
+    const fail = (err: unknown): void => {
+      const { reply, internal } = errorReply(err);
+      if (internal) logger.error('request failed', { method, path, error: String((err as Error)?.stack ?? err) });
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      // An unread request body could be gigabytes: close the connection rather than drain it.
+      if (!req.complete) (reply.headers ??= {}).Connection = 'close';
+      send(reply);
+    };
+
+    const handle = async (): Promise<Reply> => {
+      const match = matchRoute(path);
+      if (!match) throw new NotFound(`no such endpoint: ${method} ${path}`);
+      const entry = match.route.methods[method];
+      if (!entry) {
+        throw new Unsupported(`${method} is not supported on ${path}`, { detail: { allowed: Object.keys(match.route.methods) } });
+      }
+      const refused = refusal(entry.access);
+      if (refused) throw new Unsupported(refused);
+      if (match.route.hasName) validateName(match.repo);
+      return entry.handler({
+        method,
+        repo: match.repo,
+        param: match.param,
+        query: new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)),
+        headers: req.headers,
+        body: req,
+        registry,
+      });
+    };
+
+    handle().then(send, fail);
+  };
+}
+
+export function createRegistryServer(options: ServerOptions): Server {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestListener(options));
+  // Large blob uploads can take longer than Node's default 5-minute request limit.
+  server.headersTimeout = 60_000;
+  return server;
+}

@@ -1,0 +1,58 @@
+import { getBlob, deleteBlob } from './handlers/blobs.js';
+import { catalog, ping, referrers, tagsList } from './handlers/listing.js';
+import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads.js';
+import type { Access, Handler } from './types.js';
+
+export interface Route {
+  /** Matches the path; group 1 is the repository name, group 2 (if any) the parameter. */
+  pattern: RegExp;
+  hasName: boolean;
+  methods: Partial<Record<string, { handler: Handler; access: Access }>>;
+}
+
+const read = (handler: Handler) => ({ handler, access: 'read' as const });
+const write = (handler: Handler) => ({ handler, access: 'write' as const });
+const remove = (handler: Handler) => ({ handler, access: 'delete' as const });
+
+/**
+ * The whole API surface (distribution-spec end-1 … end-14). Names contain slashes, so each pattern
+ * anchors on the fixed word after the name; order matters where one suffix ends another.
+ */
+export const ROUTES: Route[] = [
+  { pattern: /^\/v2\/?$/, hasName: false, methods: { GET: read(ping), HEAD: read(ping) } },
+  { pattern: /^\/v2\/_catalog$/, hasName: false, methods: { GET: read(catalog) } },
+  { pattern: /^\/v2\/(.+)\/tags\/list$/, hasName: true, methods: { GET: read(tagsList) } },
+  {
+    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    hasName: true,
+    methods: { GET: read(getManifest), HEAD: read(getManifest), PUT: write(putManifest), DELETE: remove(deleteManifest) },
+  },
+  { pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, hasName: true, methods: { POST: write(startUpload) } },
+  {
+    pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
+    hasName: true,
+    methods: { GET: read(uploadStatus), PATCH: write(patchUpload), PUT: write(finishUpload), DELETE: write(cancelUpload) },
+  },
+  {
+    pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
+    hasName: true,
+    methods: { GET: read(getBlob), HEAD: read(getBlob), DELETE: remove(deleteBlob) },
+  },
+  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: read(referrers) } },
+];
+
+export interface RouteMatch {
+  route: Route;
+  repo: string;
+  param: string;
+}
+
+export function matchRoute(path: string): RouteMatch | undefined {
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    return route.hasName ? { route, repo: m[1]!, param: m[2] ?? '' } : { route, repo: '', param: '' };
+  }
+  return undefined;
+}

@@ -1,0 +1,146 @@
+// Gates and shared plumbing for the interop suites (skopeo, the CNCF registry, dockerd, podman).
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { startCncfRegistry } from './cncf-registry.js';
+
+export type InteropTool = 'skopeo' | 'docker-registry' | 'docker' | 'podman';
+
+export interface ToolCheck {
+  available: boolean;
+  reason?: string;
+}
+
+const APT_PACKAGE: Record<InteropTool, string> = {
+  skopeo: 'skopeo',
+  'docker-registry': 'docker-registry',
+  docker: 'docker.io',
+  podman: 'podman',
+};
+
+// `docker version` asks the daemon too; a dead socket can hang the CLI far longer than this.
+const DOCKER_PROBE_MS = 5_000;
+
+/** Per test and hook: generous for 2 busy cores, far below the whole run's budget. */
+export const INTEROP_TIMEOUT_MS = 60_000;
+
+const checks = new Map<InteropTool, ToolCheck>();
+
+/** Whether `tool` can be used here; probed once per test file. */
+export function requireTool(tool: InteropTool): ToolCheck {
+  let check = checks.get(tool);
+  if (!check) {
+    check = probe(tool);
+    checks.set(tool, check);
+  }
+  return check;
+}
+
+function probe(tool: InteropTool): ToolCheck {
+  const args = tool === 'docker' ? ['version', '--format', '{{.Server.Version}}'] : ['--version'];
+  const result = spawnSync(tool, args, { encoding: 'utf8', timeout: DOCKER_PROBE_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+  const notInstalled = `${tool} not installed (apt-get install ${APT_PACKAGE[tool]})`;
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { available: false, reason: notInstalled };
+  if (result.status === 0) return { available: true };
+  if (tool !== 'docker') return { available: false, reason: `${tool} --version failed: ${firstLine(result.stderr)}` };
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const why = result.error ? `no answer within ${DOCKER_PROBE_MS / 1000} s` : firstLine(result.stderr);
+  return { available: false, reason: `docker daemon not reachable at ${host} (${why}); start dockerd and set DOCKER_HOST` };
+}
+
+function firstLine(text: string | null | undefined): string {
+  return (text ?? '').trim().split('\n')[0] || 'no output';
+}
+
+/**
+ * For `describe.runIf(interopGate(...))`: true when every tool is usable. Otherwise prints one line
+ * and skips, or, under REGCTL_REQUIRE_INTEROP=1 (CI), registers a failing test naming what is missing
+ * so a broken CI machine cannot pass by skipping.
+ */
+export function interopGate(suite: string, tools: InteropTool[]): boolean {
+  const reasons = tools.map(requireTool).flatMap((c) => (c.available ? [] : [c.reason]));
+  if (reasons.length === 0) return true;
+  const why = reasons.join('; ');
+  if (process.env.REGCTL_REQUIRE_INTEROP === '1') {
+    describe(suite, () => {
+      it('has the tools it needs (REGCTL_REQUIRE_INTEROP=1)', () => {
+        throw new Error(`[interop] ${suite} cannot run: ${why}`);
+      });
+    });
+  } else {
+    console.warn(`[interop] skipping ${suite}: ${why}`);
+  }
+  return false;
+}
+
+/** Runs a command to completion and returns its stdout; the error carries the command line and stderr. */
+export function run(command: string, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024, env: options.env ?? process.env },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${command} ${args.join(' ')} failed (${err.code ?? err.signal}): ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+/** skopeo without the host's signature policy, which a fresh machine may lack or make strict. */
+export function skopeo(...args: string[]): Promise<string> {
+  return run('skopeo', ['--insecure-policy', ...args], { timeoutMs: 20_000 });
+}
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `regctl-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface RunningRegistry {
+  /** 127.0.0.1:PORT */
+  host: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A registry server the suites run against; `root` shares a storage tree between servers. */
+export interface RegistryTarget {
+  name: string;
+  tools: InteropTool[];
+  start(root?: string): Promise<RunningRegistry>;
+}
+
+export const REGCTL: RegistryTarget = {
+  name: 'regctl',
+  tools: [],
+  async start(root) {
+    // Loaded on first use so a regctl server that fails to load fails only its own half of each suite.
+    const { startRegistry } = await import('./server.js');
+    const server = await startRegistry({ driver: 'filesystem', root });
+    return { host: server.host, url: server.url, stop: () => server.close() };
+  },
+};
+
+export const CNCF: RegistryTarget = {
+  name: 'CNCF registry',
+  tools: ['docker-registry'],
+  async start(root) {
+    const own = root ? undefined : await tempDir('cncf');
+    const server = await startCncfRegistry({ root: root ?? own!.path });
+    return {
+      host: server.host,
+      url: server.url,
+      async stop() {
+        await server.stop();
+        await own?.remove();
+      },
+    };
+  },
+};
+
+/** The reference server first, so a failure there says the test is wrong, not regctl. */
+export const TARGETS: RegistryTarget[] = [CNCF, REGCTL];
