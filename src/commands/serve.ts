@@ -58,9 +58,12 @@ export async function startServe(opts: ServeOptions, logger: Logger): Promise<Ru
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       const closed = new Promise<void>((done) => server.close(() => done()));
-      server.closeIdleConnections();
+      // Keep-alive connections turn idle as their requests finish; close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), opts.shutdownTimeout);
+      server.closeIdleConnections();
       await closed;
+      clearInterval(sweep);
       clearTimeout(timer);
       if (opts.ephemeral) await rm(root, { recursive: true, force: true });
     })());
