@@ -16,14 +16,14 @@ import { FilesystemDriver } from '../storage/filesystem.js';
 export interface ServeOptions {
   addr: string;
   root?: string;
-  ephemeral: boolean;
-  readOnly: boolean;
+  ephemeral?: boolean;
+  readOnly?: boolean;
   delete: boolean;
   logLevel: LogLevel;
   logFormat: LogFormat;
   /** How long in-flight requests may run after SIGINT/SIGTERM. */
   shutdownTimeout: number;
-  json: boolean;
+  json?: boolean;
 }
 
 export interface RunningRegistry {
@@ -45,7 +45,7 @@ export async function startServe(opts: ServeOptions, logger: Logger): Promise<Ru
   await checkWritable(root);
 
   const registry = new Registry({ driver: new FilesystemDriver(root) });
-  const server = createRegistryServer({ registry, logger, readOnly: opts.readOnly, deleteEnabled: opts.delete });
+  const server = createRegistryServer({ registry, logger, readOnly: opts.readOnly ?? false, deleteEnabled: opts.delete });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.addr, listen)));
     server.listen(listen.port, listen.host, () => resolveListen());
@@ -101,18 +101,18 @@ export function registerServe(program: Command): void {
     .description('run a registry (OCI Distribution v1.1, Docker Registry V2) on the CNCF registry on-disk layout')
     .option('--addr <host:port>', 'where to listen (":5000" = all interfaces)', DEFAULT_ADDR)
     .option('--root <dir>', `storage root (default: ${defaultStorageRoot()})`)
-    .option('--ephemeral', 'temporary root and a free port; prints REGISTRY_URL=… on stdout and removes the root on exit', false)
-    .option('--read-only', 'refuse every write (405 UNSUPPORTED)', false)
+    .option('--ephemeral', 'temporary root and a free port; prints REGISTRY_URL=… on stdout and removes the root on exit')
+    .option('--read-only', 'refuse every write (405 UNSUPPORTED)')
     .option('--no-delete', 'refuse deletes of manifests and blobs (405 UNSUPPORTED)')
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .addOption(new Option('--log-format <format>', 'log format').choices([...LOG_FORMATS]).default('text'))
     .addOption(new Option('--shutdown-timeout <ms>', 'how long in-flight requests may finish after SIGINT/SIGTERM').default(10_000).argParser(parseMs))
-    .option('--json', 'print the start-up information as one JSON document on stdout', false)
+    .option('--json', 'print the start-up information as one JSON document on stdout')
     .action(async (opts: ServeOptions) => {
       const logger = createLogger({ level: opts.logLevel, format: opts.logFormat });
-      const out = createOutput({ json: opts.json });
+      const out = createOutput({ json: opts.json ?? false });
       const running = await startServe(opts, logger);
-      const info = { url: running.url, root: running.root, storage: 'filesystem', readOnly: opts.readOnly, delete: opts.delete };
+      const info = { url: running.url, root: running.root, storage: 'filesystem', readOnly: opts.readOnly ?? false, delete: opts.delete };
       if (opts.json) out.result(info, () => '');
       else if (opts.ephemeral) out.stdout.write(`REGISTRY_URL=${running.url}\n`);
       process.stderr.write(

@@ -76,7 +76,7 @@ export class BlobStore {
   async unlink(repo: string, digest: string): Promise<void> {
     parseDigest(digest);
     try {
-      await this.driver.delete(paths.layerLink(repo, digest));
+      await this.driver.delete(paths.layerDir(repo, digest));
     } catch (err) {
       if (err instanceof PathNotFoundError) throw unknown(digest, repo);
       throw err;

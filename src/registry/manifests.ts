@@ -67,7 +67,7 @@ export class ManifestStore {
     if (!(await exists(this.driver, revision))) throw unknownManifest(repo, reference);
     const subject = await this.subjectOf(reference);
     await this.tags.removeAllPointingAt(repo, reference);
-    await this.driver.delete(revision).catch(ignoreMissing);
+    await this.driver.delete(paths.revisionDir(repo, reference)).catch(ignoreMissing);
     if (subject) await this.referrers.remove(repo, subject, reference);
   }
 

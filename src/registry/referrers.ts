@@ -22,7 +22,7 @@ export class ReferrerStore {
   }
 
   async remove(repo: string, subject: string, referrer: string): Promise<void> {
-    await this.driver.delete(paths.referrerLink(repo, subject, referrer)).catch((err: unknown) => {
+    await this.driver.delete(paths.referrerDir(repo, subject, referrer)).catch((err: unknown) => {
       if (!(err instanceof PathNotFoundError)) throw err;
     });
   }

@@ -11,7 +11,10 @@ export interface StorageDriver {
   getContent(path: string, maxBytes?: number): Promise<Buffer>;
   /** Writes a small object atomically: readers see the old content or the new, never a mix. */
   putContent(path: string, content: Buffer | string): Promise<void>;
-  /** A stream of the object from `offset` to `end` (inclusive), both optional. */
+  /**
+   * A stream of the object from `offset` to `end` (inclusive), both optional. An end past the object
+   * is cut to its last byte; an offset past the end, or an end before the offset, is InvalidOffsetError.
+   */
   reader(path: string, range?: { offset?: number; end?: number }): Promise<Readable>;
   /**
    * A writer for a large object. Without `append`, nothing is visible at `path` before `commit()`.
@@ -24,7 +27,11 @@ export interface StorageDriver {
   list(path: string): Promise<string[]>;
   /** Atomically moves an object, replacing any object at `destPath`. */
   move(sourcePath: string, destPath: string): Promise<void>;
-  /** Removes an object or a whole directory tree. */
+  /**
+   * Removes an object or a whole directory tree. Whether a directory emptied this way remains is up
+   * to the driver (a filesystem keeps it, memory and object stores do not), so stores delete a
+   * link's directory rather than the link file, and never read meaning into an empty directory.
+   */
   delete(path: string): Promise<void>;
   /** Visits everything below `path`, depth first in sorted order; return 'skip' to not descend. */
   walk(path: string, visit: (entry: WalkEntry) => void | 'skip' | Promise<void | 'skip'>): Promise<void>;

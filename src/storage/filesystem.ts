@@ -155,7 +155,7 @@ export class FilesystemDriver implements StorageDriver {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (TEMP_NAME.test(entry.name)) continue;
-      const child = `${path === '/' ? '' : path}/${entry.name}`;
+      const child = `${path}/${entry.name}`;
       const isDir = entry.isDirectory();
       const decision = await visit({ path: child, isDir });
       if (isDir && decision !== 'skip') {
@@ -289,7 +289,7 @@ class AppendWriter implements FileWriter {
     if (this.done) return;
     this.done = true;
     // An append is all or nothing: a half-received chunk must not move the upload's offset.
-    // Destroying the stream waits for a write in flight, then closes the handle, so truncate by path.
+    // release() returns only once a write in flight has landed and the handle is closed: truncate by path.
     await release(this.stream, this.fh).catch(() => undefined);
     await truncate(this.target, this.initialSize).catch(() => undefined);
   }

@@ -120,7 +120,9 @@ export class MemoryDriver implements StorageDriver {
     const node = this.lookup(sourcePath);
     if (!node) throw new PathNotFoundError(sourcePath);
     if (sourcePath === destPath) return;
-    if (destPath.startsWith(`${sourcePath}/`)) throw new StorageBackendError('cannot move a directory into itself', destPath);
+    if (destPath.startsWith(`${sourcePath}/`)) {
+      throw new StorageBackendError('cannot move a directory into itself', destPath);
+    }
     // The node keeps its modTime, as a renamed file keeps its mtime.
     this.put(destPath, node, sourcePath);
   }
@@ -141,7 +143,8 @@ export class MemoryDriver implements StorageDriver {
     dir: DirNode,
     visit: (entry: WalkEntry) => void | 'skip' | Promise<void | 'skip'>,
   ): Promise<void> {
-    const entries = [...dir.children.keys()].sort().map((name) => ({ name, isDir: dir.children.get(name)!.kind === 'dir' }));
+    const sorted = [...dir.children.keys()].sort();
+    const entries = sorted.map((name) => ({ name, isDir: dir.children.get(name)!.kind === 'dir' }));
     for (const { name, isDir } of entries) {
       const child = `${path}/${name}`;
       const decision = await visit({ path: child, isDir });

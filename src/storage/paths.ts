@@ -58,8 +58,12 @@ export function layersDir(repo: string): string {
   return `${repository(repo)}/_layers`;
 }
 
+export function layerDir(repo: string, digest: string): string {
+  return `${layersDir(repo)}/${digestPath(digest)}`;
+}
+
 export function layerLink(repo: string, digest: string): string {
-  return `${layersDir(repo)}/${digestPath(digest)}/link`;
+  return `${layerDir(repo, digest)}/link`;
 }
 
 export function manifestsDir(repo: string): string {
@@ -70,8 +74,12 @@ export function revisionsDir(repo: string): string {
   return `${manifestsDir(repo)}/revisions`;
 }
 
+export function revisionDir(repo: string, digest: string): string {
+  return `${revisionsDir(repo)}/${digestPath(digest)}`;
+}
+
 export function revisionLink(repo: string, digest: string): string {
-  return `${revisionsDir(repo)}/${digestPath(digest)}/link`;
+  return `${revisionDir(repo, digest)}/link`;
 }
 
 export function tagsDir(repo: string): string {
@@ -111,8 +119,12 @@ export function referrersDir(repo: string, subject: string): string {
   return `${repository(repo)}/_referrers/${digestPath(subject)}`;
 }
 
+export function referrerDir(repo: string, subject: string, referrer: string): string {
+  return `${referrersDir(repo, subject)}/${digestPath(referrer)}`;
+}
+
 export function referrerLink(repo: string, subject: string, referrer: string): string {
-  return `${referrersDir(repo, subject)}/${digestPath(referrer)}/link`;
+  return `${referrerDir(repo, subject, referrer)}/link`;
 }
 
 export function isUploadId(id: string): boolean {

@@ -1,5 +1,5 @@
 import { parseDigest } from '../../oci/digest.js';
-import { BlobUploadInvalid } from '../../oci/errors.js';
+import { BlobUploadInvalid, DigestInvalid } from '../../oci/errors.js';
 import { validateName } from '../../oci/reference.js';
 import type { ChunkRange } from '../../registry/uploads.js';
 import type { Handler, Reply, RequestContext } from '../types.js';
@@ -53,7 +53,7 @@ export const uploadStatus: Handler = async ({ repo, param, registry }) => {
 export const finishUpload: Handler = async (ctx) => {
   const { repo, param, query, registry, body } = ctx;
   const digest = query.get('digest');
-  if (digest === null) throw new BlobUploadInvalid('the digest query parameter is required to finish an upload');
+  if (digest === null) throw new DigestInvalid('the digest query parameter is required to finish an upload');
   const length = contentLength(ctx);
   const hasBody = length === undefined ? ctx.headers['transfer-encoding'] !== undefined : length > 0;
   const info = await registry.uploads.finish(repo, param, parseDigest(digest).value, hasBody ? body : undefined, chunkRange(ctx));
