@@ -2,7 +2,7 @@
 import { request } from 'undici';
 
 /** A hung server must fail the bench, not stall it: no single request may outlive this. */
-const REQUEST_TIMEOUT_MS = 120_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * @typedef {{ status: number, headers: Record<string, string | string[] | undefined>, text: string }} Reply
@@ -21,8 +21,10 @@ const REQUEST_TIMEOUT_MS = 120_000;
  * @returns {Promise<Reply>}
  */
 export async function call(url, { method = 'GET', headers = {}, body, expect }) {
-  const res = await request(url, { method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  const text = await res.body.text();
+  const { res, text } = await named(`${method} ${url}`, async () => {
+    const response = await request(url, { method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return { res: response, text: await response.body.text() };
+  });
   if (res.statusCode !== expect) {
     throw new Error(`${method} ${url} → ${res.statusCode}, expected ${expect}: ${text.slice(0, 300)}`);
   }
@@ -34,15 +36,32 @@ export async function call(url, { method = 'GET', headers = {}, body, expect }) 
  * @param {string | URL} url
  * @returns {Promise<number>} bytes received
  */
-export async function drain(url) {
-  const res = await request(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  if (res.statusCode !== 200) {
-    const text = await res.body.text();
-    throw new Error(`GET ${url} → ${res.statusCode}, expected 200: ${text.slice(0, 300)}`);
+export function drain(url) {
+  return named(`GET ${url}`, async () => {
+    const res = await request(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw new Error(`→ ${res.statusCode}, expected 200: ${text.slice(0, 300)}`);
+    }
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += chunk.length;
+    return bytes;
+  });
+}
+
+/**
+ * A bare TimeoutError or ECONNRESET does not say which request of the run failed.
+ * @template T
+ * @param {string} what
+ * @param {() => Promise<T>} work
+ * @returns {Promise<T>}
+ */
+async function named(what, work) {
+  try {
+    return await work();
+  } catch (error) {
+    throw new Error(`${what}: ${error instanceof Error ? error.message : error}`, { cause: error });
   }
-  let bytes = 0;
-  for await (const chunk of res.body) bytes += chunk.length;
-  return bytes;
 }
 
 /**

@@ -77,6 +77,7 @@ async function main() {
     cleanups.push(cncf.stop);
   }
   const registries = 'skipped' in cncf ? [regctl] : [regctl, cncf];
+  for (const r of registries) log(`${r.name}: ${r.url} (pid ${r.pid})`);
   const rss = rssMonitor(regctl.pid);
 
   let measurement = 0;

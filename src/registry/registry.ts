@@ -1,4 +1,5 @@
 import type { StorageDriver } from '../storage/driver.js';
+import { LinkCachingDriver } from '../storage/link-cache.js';
 import { BlobStore } from './blobs.js';
 import { ContentCache } from './cache.js';
 import { listRepositories } from './catalog.js';
@@ -12,6 +13,12 @@ export interface RegistryDeps {
   clock?: () => Date;
   /** Bytes of manifests kept in memory (default 32 MiB). */
   manifestCacheBytes?: number;
+  /**
+   * How long a link (tag, revision, layer) read from storage is trusted before it is read again
+   * (default 1000 ms). Changes made through this registry are seen at once; this bounds how late a
+   * change made by another process on the same storage is seen. 0 turns the cache off.
+   */
+  linkCacheTtlMs?: number;
 }
 
 /** The domain stores over one storage driver, wired together. */
@@ -24,12 +31,13 @@ export class Registry {
   readonly manifests: ManifestStore;
 
   constructor(deps: RegistryDeps) {
-    this.driver = deps.driver;
-    this.blobs = new BlobStore(deps.driver);
-    this.uploads = new UploadStore(deps.driver, this.blobs, deps.clock);
-    this.tags = new TagStore(deps.driver);
-    this.referrers = new ReferrerStore(deps.driver, (digest) => this.manifests.load(digest));
-    this.manifests = new ManifestStore(deps.driver, this.blobs, this.tags, this.referrers, new ContentCache(deps.manifestCacheBytes));
+    const ttl = deps.linkCacheTtlMs ?? 1000;
+    this.driver = ttl > 0 ? new LinkCachingDriver(deps.driver, ttl) : deps.driver;
+    this.blobs = new BlobStore(this.driver);
+    this.uploads = new UploadStore(this.driver, this.blobs, deps.clock);
+    this.tags = new TagStore(this.driver);
+    this.referrers = new ReferrerStore(this.driver, (digest) => this.manifests.load(digest));
+    this.manifests = new ManifestStore(this.driver, this.blobs, this.tags, this.referrers, new ContentCache(deps.manifestCacheBytes));
   }
 
   repositories(): Promise<string[]> {

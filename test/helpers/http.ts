@@ -101,13 +101,17 @@ export function expectResponse(res: HttpResponse, expected: { status: number; he
   expect(got, `${res.request} → ${res.status} ${bodySnippet(res)}`).toEqual(want);
 }
 
-/** A distribution-spec error: the status (by default the code's listed one) and a JSON error body. */
-export function expectError(res: HttpResponse, code: OciErrorCode, status: number = ERROR_CODES[code].status): void {
+/**
+ * A distribution-spec error: the status (by default the code's listed one) and a JSON error body.
+ * Returns the first error, for checks on its message or detail.
+ */
+export function expectError(res: HttpResponse, code: OciErrorCode, status: number = ERROR_CODES[code].status): { code: string; message: string; detail?: unknown } {
   const got = { status: res.status, contentType: res.headers['content-type'], code: errorCodes(res)[0] };
   const want = { status, contentType: expect.stringMatching(/^application\/json\b/), code };
   expect(got, `${res.request} → ${res.status} ${bodySnippet(res)}`).toEqual(want);
-  const first = json<{ errors: { message: unknown }[] }>(res).errors[0]!;
+  const first = json<{ errors: { code: string; message: string; detail?: unknown }[] }>(res).errors[0]!;
   expect(typeof first.message, `${res.request}: error message`).toBe('string');
+  return first;
 }
 
 function errorCodes(res: HttpResponse): string[] {
@@ -150,7 +154,7 @@ export function withDigest(location: string, digest: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
 }
 
-const OCTET = { 'content-type': 'application/octet-stream' };
+export const OCTET = { 'content-type': 'application/octet-stream' };
 
 export function monolithicPost(http: RegistryHttp, repo: string, blob: Blob, digest = blob.digest): Promise<HttpResponse> {
   return http.send('POST', uploadsPath(repo, `?digest=${encodeURIComponent(digest)}`), { headers: OCTET, body: blob.data });

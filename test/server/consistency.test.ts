@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blobOf, buildImage, randomBlob, sha256, uniqueRepo, type Blob, type Image } from '../helpers/fixtures.js';
 import {
+  OCTET,
   RegistryHttp,
   blobPath,
   expectError,
@@ -30,8 +31,6 @@ import {
   type RegistryContext,
 } from '../helpers/http.js';
 import { DRIVER_KINDS, startRegistry } from '../helpers/server.js';
-
-const OCTET = { 'content-type': 'application/octet-stream' };
 
 /**
  * Sends half of `data` as the body, then drops the connection: the server sees a request that

@@ -55,9 +55,10 @@ describe.each(DRIVER_KINDS)('%s driver: uploads', (driver) => {
   describe('POST', () => {
     it('opens a session: 202, relative Location with the UUID, Range 0-0, Content-Length 0', async () => {
       const { res } = await startUpload(ctx.http, repo);
-      expectSession(ctx, res, repo, 0);
+      const location = expectSession(ctx, res, repo, 0);
       expect(res.headers.location!.startsWith('/v2/')).toBe(true);
       expect(res.headers['content-length']).toBe('0');
+      expectSession(ctx, await ctx.http.get(location), repo, 0, 204);
     });
 
     it('?digest= with the body stores the blob in one request (201)', async () => {
@@ -235,6 +236,15 @@ describe.each(DRIVER_KINDS)('%s driver: uploads', (driver) => {
       { name: 'from does not exist', digest: () => shared.digest, from: () => uniqueRepo('nobody') },
       { name: 'no from and the blob is nowhere', digest: absentDigest },
     ];
+    it('falls back to a new upload (202) once the blob was deleted from from', async () => {
+      const gone = randomBlob(100);
+      const from = uniqueRepo('mount-src');
+      await pushBlob(ctx.http, from, gone);
+      expectResponse(await ctx.http.send('DELETE', blobPath(from, gone.digest)), { status: 202 });
+      const target = uniqueRepo('mount-dst');
+      expectSession(ctx, await mount(target, gone.digest, from), target, 0);
+    });
+
     it.each(fallbacks)('falls back to a new upload (202) when $name', async ({ digest, from }) => {
       const target = uniqueRepo('mount-dst');
       const res = await mount(target, digest(), from?.());
