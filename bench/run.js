@@ -1,7 +1,7 @@
 // `npm run bench`: regctl serve against the CNCF registry, side by side in one run (issue 2, Performance).
 // Usage: node bench/run.js [--quick] [--json]
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeBlob, pull, pushChunked, pushMonolithic } from './blobs.js';
@@ -68,6 +68,7 @@ const mapValues = (byName, f) => Object.fromEntries(Object.entries(byName).map((
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
+  const loadAtStart = loadavg()[0];
   const regctl = await startRegctl(await tempDir('regctl-bench-'));
   cleanups.push(regctl.stop);
   const cncf = await startCncf(await tempDir('cncf-bench-'));
@@ -171,6 +172,7 @@ async function main() {
       samples: throughput,
       load: { get, head, put },
       regctlMemory: { maxVmRSS: memory.maxRss, vmHWM: memory.hwm },
+      loadAverage: { start: loadAtStart, end: loadavg()[0], cpus: availableParallelism() },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
@@ -182,6 +184,8 @@ async function main() {
     `${settings.blobSize / MiB} MiB blobs, median of ${settings.rounds} round(s); MB = 10^6 bytes; ` +
       `GET/HEAD: 32 connections × ${settings.loadSeconds} s, 2xx replies only; PUT: ${settings.putSeconds} s.`,
     `regctl VmHWM after the blob phase: ${(memory.hwm / MiB).toFixed(1)} MiB.`,
+    // Other work on the machine skews both columns, unevenly: say so next to the figures.
+    `1-min load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end, on ${availableParallelism()} CPUs.`,
   ];
   if ('skipped' in cncf) lines.push(`CNCF column skipped: ${cncf.skipped}.`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -63,6 +63,14 @@ describe.each(DRIVER_KINDS)('%s driver: blobs', (driver) => {
     expectResponse(res, { status: 416, headers: { 'content-range': `bytes */${SIZE}` } });
   });
 
+  // RFC 9110 §14.2: "An origin server MUST ignore a Range header field that contains a range unit it
+  // does not understand", so the whole blob comes back.
+  it('Range in a unit other than bytes is ignored → 200 with the whole blob', async () => {
+    const res = await ctx.http.get(blobPath(repo, blob.digest), { headers: { range: 'items=0-5' } });
+    expectResponse(res, { status: 200, headers: { 'content-length': String(SIZE) } });
+    expect(res.body.equals(blob.data)).toBe(true);
+  });
+
   const misses: { name: string; path: () => string }[] = [
     { name: 'a digest pushed nowhere', path: () => blobPath(repo, absentDigest()) },
     { name: 'a blob pushed only to another repository', path: () => blobPath(repo, otherBlob.digest) },
