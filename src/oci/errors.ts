@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
   NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const;
 
@@ -85,6 +86,7 @@ export const TagInvalid = errorClass('TAG_INVALID', 'TagInvalid');
 export const RangeInvalid = errorClass('RANGE_INVALID', 'RangeInvalid');
 export const Unavailable = errorClass('UNAVAILABLE', 'Unavailable');
 export const NotFound = errorClass('NOT_FOUND', 'NotFound');
+export const PaginationNumberInvalid = errorClass('PAGINATION_NUMBER_INVALID', 'PaginationNumberInvalid');
 export const UnknownError = errorClass('UNKNOWN', 'UnknownError');
 
 export function isOciErrorCode(code: string): code is OciErrorCode {

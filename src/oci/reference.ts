@@ -1,3 +1,4 @@
+import { parseDigest } from './digest.js';
 import { NameInvalid, TagInvalid } from './errors.js';
 
 /** Path components of a repository name, per the distribution spec. */
@@ -27,4 +28,12 @@ export function validateTag(tag: string): string {
     });
   }
   return tag;
+}
+
+export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: string };
+
+/** A manifest reference from a URL: a digest when it has an algorithm prefix, else a tag; both validated. */
+export function parseReference(reference: string): Reference {
+  if (reference.includes(':')) return { kind: 'digest', digest: parseDigest(reference).value };
+  return { kind: 'tag', tag: validateTag(reference) };
 }

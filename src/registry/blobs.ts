@@ -118,7 +118,8 @@ export class BlobStore {
 
 /** Parses a single `Range: bytes=…` header against a size; multi-range requests get the whole blob. */
 export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
-  if (!header) return undefined;
+  // RFC 9110 §14.2: a range unit the server does not understand is ignored, not refused.
+  if (!header || !/^\s*bytes=/i.test(header)) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) {
     if (header.includes(',')) return undefined;

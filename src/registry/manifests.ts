@@ -1,7 +1,7 @@
 import { digestOf, isDigest, parseDigest } from '../oci/digest.js';
 import { DigestInvalid, ManifestBlobUnknown, ManifestUnknown } from '../oci/errors.js';
 import { parseManifest, storedMediaType, type Descriptor, type Manifest } from '../oci/manifest.js';
-import { validateTag } from '../oci/reference.js';
+import { parseReference } from '../oci/reference.js';
 import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import { exists, type BlobStore } from './blobs.js';
@@ -35,14 +35,15 @@ export class ManifestStore {
 
   /** Resolves a tag or digest to the manifest stored in `repo`. */
   async get(repo: string, reference: string): Promise<StoredManifest> {
-    const digest = isDigest(reference) ? reference : await this.tags.resolve(repo, reference);
+    const ref = parseReference(reference);
+    const digest = ref.kind === 'digest' ? ref.digest : await this.tags.resolve(repo, ref.tag);
     if (!(await exists(this.driver, paths.revisionLink(repo, digest)))) throw unknownManifest(repo, reference);
     return this.load(digest, repo, reference);
   }
 
   async put(repo: string, reference: string, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
-    const byDigest = isDigest(reference);
-    if (!byDigest) validateTag(reference);
+    const ref = parseReference(reference);
+    const byDigest = ref.kind === 'digest';
     const digest = byDigest ? digestOf(body, parseDigest(reference).algorithm) : digestOf(body);
     if (byDigest && digest !== reference) {
       throw new DigestInvalid(`manifest body has digest ${digest}, not ${reference}`, { detail: { expected: reference, actual: digest } });
@@ -53,14 +54,15 @@ export class ManifestStore {
     this.cache.set(digest, { digest, mediaType: manifest.mediaType, body });
     await this.driver.putContent(paths.revisionLink(repo, digest), digest);
     if (manifest.subject) await this.referrers.add(repo, manifest.subject.digest, digest);
-    if (!byDigest) await this.tags.set(repo, reference, digest);
+    if (ref.kind === 'tag') await this.tags.set(repo, ref.tag, digest);
     return { digest, subject: manifest.subject?.digest };
   }
 
   /** A tag: just that tag goes. A digest: the manifest, every tag pointing at it, its referrer entry. */
   async delete(repo: string, reference: string): Promise<void> {
-    if (!isDigest(reference)) {
-      await this.tags.remove(repo, validateTag(reference));
+    const ref = parseReference(reference);
+    if (ref.kind === 'tag') {
+      await this.tags.remove(repo, ref.tag);
       return;
     }
     const revision = paths.revisionLink(repo, reference);

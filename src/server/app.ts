@@ -96,7 +96,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
       return entry.handler({
         method,
         repo: match.repo,
-        param: match.param,
+        param: decodeParam(match.param),
         query: new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)),
         headers: req.headers,
         body: req,
@@ -113,4 +113,14 @@ export function createRegistryServer(options: ServerOptions): Server {
   // Large blob uploads can take longer than Node's default 5-minute request limit.
   server.headersTimeout = 60_000;
   return server;
+}
+
+/** Clients that URL-encode digests send `sha256%3A…`; the value is validated after decoding. */
+function decodeParam(param: string): string {
+  if (!param.includes('%')) return param;
+  try {
+    return decodeURIComponent(param);
+  } catch {
+    return param;
+  }
 }

@@ -97,6 +97,7 @@ describe.each(DRIVER_KINDS)('%s driver: base', (driver) => {
       TAG_INVALID: { send: () => putManifest(ctx.http, repo, '-dash-first', image.manifest) },
       RANGE_INVALID: { send: () => ctx.http.get(blobPath(repo, image.blobs[1]!.digest), { headers: { range: `bytes=${image.blobs[1]!.size + 10}-` } }) },
       NOT_FOUND: { send: () => ctx.http.get('/v2/no/such/endpoint') },
+      PAGINATION_NUMBER_INVALID: { send: () => ctx.http.get('/v2/_catalog?n=-1') },
     };
     // The server has no way to produce these from a request in this set-up; say why, so a new code
     // added to ERROR_CODES without either a trigger or a reason fails the walk.

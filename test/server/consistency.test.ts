@@ -1,8 +1,8 @@
 // Store consistency under abuse: clients that disconnect mid-body, concurrent writers of the same
-// blob or tag, restarts mid-upload, and paths that try to step outside a repository or the root.
+// blob or tag, and paths that try to step outside a repository or the root. (Resuming an upload
+// across a restart is restart.test.ts.)
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { blobOf, buildImage, randomBlob, sha256, uniqueRepo, type Blob, type Image } from '../helpers/fixtures.js';
 import {
   OCTET,
-  RegistryHttp,
+  type RegistryHttp,
   blobPath,
   expectError,
   expectResponse,
@@ -28,9 +28,8 @@ import {
   useRegistry,
   withDigest,
   type HttpResponse,
-  type RegistryContext,
 } from '../helpers/http.js';
-import { DRIVER_KINDS, startRegistry } from '../helpers/server.js';
+import { DRIVER_KINDS } from '../helpers/server.js';
 
 /**
  * Sends half of `data` as the body, then drops the connection: the server sees a request that
@@ -231,43 +230,3 @@ async function findNamed(dir: string, needle: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
   return entries.filter((e) => e.split('/').at(-1)!.includes(needle));
 }
-
-describe('filesystem: an interrupted upload resumes after a restart', () => {
-  it('upload status after restart, then PATCH on and finish; pushed content survives too', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'regctl-restart-'));
-    const repo = uniqueRepo('restart');
-    const blob = randomBlob(200_000);
-    const image = buildImage();
-    const running = new Set<RegistryContext>();
-    const start = async (): Promise<RegistryContext> => {
-      const reg = await startRegistry({ driver: 'filesystem', root });
-      const server = { reg, http: new RegistryHttp(reg.url) };
-      running.add(server);
-      return server;
-    };
-    const stop = async (server: RegistryContext) => {
-      running.delete(server);
-      await server.http.close();
-      await server.reg.close();
-    };
-    try {
-      const first = await start();
-      await pushImage(first.http, repo, image, 'kept');
-      const { location } = await startUpload(first.http, repo);
-      const next = first.http.location(await patchChunk(first.http, location, blob.data.subarray(0, 80_000), { start: 0 }));
-      await stop(first);
-
-      const second = await start();
-      // The Location path is server-relative, so it is valid against the new port too.
-      expectResponse(await second.http.get(next), { status: 204, headers: { range: '0-79999' } });
-      expectResponse(await patchChunk(second.http, next, blob.data.subarray(80_000), { start: 80_000 }), { status: 202 });
-      expectResponse(await finishUpload(second.http, next, blob.digest), { status: 201 });
-      const served = await second.http.get(blobPath(repo, blob.digest));
-      expect(served.body.equals(blob.data)).toBe(true);
-      expectResponse(await second.http.get(manifestPath(repo, 'kept')), { status: 200, headers: { 'docker-content-digest': image.manifest.digest } });
-    } finally {
-      for (const server of running) await stop(server);
-      await rm(root, { recursive: true, force: true });
-    }
-  });
-});

@@ -260,9 +260,23 @@ describe.each(DRIVER_KINDS)('%s driver: manifests', (driver) => {
       expectResponse(await ctx.http.get(manifestPath(value, 'latest')), { status: 404 });
     });
 
-    const invalidTags = ['-x', '.x', 'a'.repeat(129), 'a:b', 'a%20b', 'a+b', '%C3%A9'];
-    it.each(labelled(invalidTags))('manifest PUT with tag $label → 400 TAG_INVALID', async ({ value }) => {
-      expectError(await putManifest(ctx.http, repo, value, base.manifest), 'TAG_INVALID');
+    const invalidTags = ['-x', '.x', 'a'.repeat(129), 'a%20b', 'a+b', '%C3%A9'];
+    // The name is fine, so the answer must blame the tag, whichever method carries it.
+    const tagVerbs: { verb: string; send: (tag: string) => Promise<HttpResponse> }[] = [
+      { verb: 'PUT', send: (tag) => putManifest(ctx.http, repo, tag, base.manifest) },
+      { verb: 'GET', send: (tag) => ctx.http.get(manifestPath(repo, tag)) },
+      { verb: 'DELETE', send: (tag) => ctx.http.send('DELETE', manifestPath(repo, tag)) },
+    ];
+    const tagTable = labelled(invalidTags).flatMap((tag) => tagVerbs.map((v) => ({ ...v, ...tag })));
+    it.each(tagTable)('manifest $verb with tag $label → 400 TAG_INVALID', async ({ send, value }) => {
+      expectError(await send(value), 'TAG_INVALID');
+    });
+    // A colon makes a reference a digest (algorithm:encoded), so an unknown algorithm is the digest's fault.
+    it.each(tagVerbs)('manifest $verb with reference "a:b" → 400 DIGEST_INVALID', async ({ send }) => {
+      expectError(await send('a:b'), 'DIGEST_INVALID');
+    });
+    it.each(labelled(invalidTags))('manifest HEAD with tag $label → 400', async ({ value }) => {
+      expectResponse(await ctx.http.head(manifestPath(repo, value)), { status: 400 });
     });
 
     const validTags = ['a'.repeat(128), '_x', 'A.b-C_9', '0', 'v1.2.3-rc.1'];

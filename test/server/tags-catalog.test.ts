@@ -1,5 +1,6 @@
 // Tag listing (end-8a/8b) and the catalog, with n/last pagination and Link headers.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES, type OciErrorCode } from '../../src/oci/errors.js';
 import { buildImage, uniqueRepo } from '../helpers/fixtures.js';
 import {
   expectError,
@@ -72,6 +73,14 @@ function describePagination(ctx: RegistryContext, page: () => Paged): void {
       last: got.at(-1),
       n: new URLSearchParams(query()).get('n'),
     });
+  });
+
+  // A bad page size is the client's error (400); the code it carries must be one listed with 400.
+  it.each(['-1', 'abc', '1.5'])('n=%s → 400 with an error code listed as 400', async (n) => {
+    const res = await ctx.http.get(`${page().list}?n=${n}`);
+    expectResponse(res, { status: 400 });
+    const code = json<{ errors: { code: string }[] }>(res).errors[0]!.code;
+    expect(ERROR_CODES[code as OciErrorCode]?.status, `${res.request} → ${code}`).toBe(400);
   });
 
   it('following Link from n=3 visits every value once, in order', async () => {

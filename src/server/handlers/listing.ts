@@ -1,5 +1,5 @@
 import { parseDigest } from '../../oci/digest.js';
-import { OciError } from '../../oci/errors.js';
+import { PaginationNumberInvalid } from '../../oci/errors.js';
 import { paginate } from '../../registry/catalog.js';
 import { jsonReply } from '../respond.js';
 import type { Handler, RequestContext } from '../types.js';
@@ -33,7 +33,7 @@ function pageSize({ query }: RequestContext): number | undefined {
   if (n === null || n === '') return undefined;
   const value = Number(n);
   if (!Number.isInteger(value) || value < 0) {
-    throw new OciError('UNSUPPORTED', `invalid page size n=${n}; expected a non-negative integer`, { status: 400 });
+    throw new PaginationNumberInvalid(`invalid page size n=${n}; expected a non-negative integer`);
   }
   return Math.min(value, MAX_PAGE);
 }
