@@ -2,7 +2,7 @@ import { digestOf, isDigest, parseDigest } from '../oci/digest.js';
 import { DigestInvalid, ManifestBlobUnknown, ManifestUnknown } from '../oci/errors.js';
 import { parseManifest, storedMediaType, type Descriptor, type Manifest } from '../oci/manifest.js';
 import { parseReference } from '../oci/reference.js';
-import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { ignoreNotFound, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import { exists, type BlobStore } from './blobs.js';
 import { ContentCache } from './cache.js';
@@ -69,7 +69,7 @@ export class ManifestStore {
     if (!(await exists(this.driver, revision))) throw unknownManifest(repo, reference);
     const subject = await this.subjectOf(reference);
     await this.tags.removeAllPointingAt(repo, reference);
-    await this.driver.delete(paths.revisionDir(repo, reference)).catch(ignoreMissing);
+    await this.driver.delete(paths.revisionDir(repo, reference)).catch(ignoreNotFound);
     if (subject) await this.referrers.remove(repo, subject, reference);
   }
 
@@ -125,8 +125,4 @@ export function unknownManifest(repo: string | undefined, reference: string, cau
     detail: { reference },
     cause,
   });
-}
-
-function ignoreMissing(err: unknown): void {
-  if (!(err instanceof PathNotFoundError)) throw err;
 }

@@ -1,6 +1,6 @@
 import { isDigest } from '../oci/digest.js';
 import { MediaTypes, type Descriptor } from '../oci/manifest.js';
-import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { ignoreNotFound, PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import type { StoredManifest } from './manifests.js';
 
@@ -22,9 +22,7 @@ export class ReferrerStore {
   }
 
   async remove(repo: string, subject: string, referrer: string): Promise<void> {
-    await this.driver.delete(paths.referrerDir(repo, subject, referrer)).catch((err: unknown) => {
-      if (!(err instanceof PathNotFoundError)) throw err;
-    });
+    await this.driver.delete(paths.referrerDir(repo, subject, referrer)).catch(ignoreNotFound);
   }
 
   /** The referrers of `subject` in `repo` as an image index, optionally only those of one artifactType. */

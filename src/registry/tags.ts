@@ -1,6 +1,6 @@
 import { isDigest } from '../oci/digest.js';
 import { ManifestUnknown, NameUnknown } from '../oci/errors.js';
-import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { ignoreNotFound, PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import { exists } from './blobs.js';
 
@@ -49,9 +49,7 @@ export class TagStore {
     for (const tag of await this.list(repo).catch(() => [] as string[])) {
       const current = await this.resolve(repo, tag).catch(() => undefined);
       if (current !== digest) continue;
-      await this.driver.delete(paths.tagDir(repo, tag)).catch((err: unknown) => {
-        if (!(err instanceof PathNotFoundError)) throw err;
-      });
+      await this.driver.delete(paths.tagDir(repo, tag)).catch(ignoreNotFound);
       removed.push(tag);
     }
     return removed;

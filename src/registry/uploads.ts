@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestingStream, parseDigest, verifyDigest } from '../oci/digest.js';
 import { BlobUploadInvalid, BlobUploadUnknown, SizeInvalid } from '../oci/errors.js';
-import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { ignoreNotFound, PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import { exists, type BlobInfo, type BlobStore } from './blobs.js';
 
@@ -143,11 +143,7 @@ export class UploadStore {
 
   private async removeUpload(repo: string, id: string): Promise<void> {
     this.hashes.delete(key(repo, id));
-    try {
-      await this.driver.delete(paths.uploadDir(repo, id));
-    } catch (err) {
-      if (!(err instanceof PathNotFoundError)) throw err;
-    }
+    await this.driver.delete(paths.uploadDir(repo, id)).catch(ignoreNotFound);
   }
 
   private remember(k: string, state: HashState): void {

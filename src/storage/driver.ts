@@ -114,3 +114,9 @@ export function checkPath(path: string): string {
 }
 
 export const DEFAULT_MAX_CONTENT = 4 * 1024 * 1024;
+
+/** For `.catch(ignoreNotFound)`: what is already gone is fine, any other failure is not. */
+export function ignoreNotFound(err: unknown): undefined {
+  if (err instanceof PathNotFoundError) return undefined;
+  throw err;
+}
