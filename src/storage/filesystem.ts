@@ -174,11 +174,20 @@ export class FilesystemDriver implements StorageDriver {
  * Writes to an open handle and leaves it open when the stream ends, so the writer can fsync before
  * closing (a stream from `fh.createWriteStream` would pin the handle and make close() hang).
  */
+const SYNC_EVERY = 32 * 1024 * 1024;
+
 class HandleSink extends Writable {
   written = 0;
+  private unsynced = 0;
+  private syncing: Promise<void> | undefined;
 
   constructor(private readonly fh: FileHandle) {
     super({ highWaterMark: 1024 * 1024 });
+  }
+
+  /** Waits for a background flush, so the handle is not closed under it. */
+  async settle(): Promise<void> {
+    await this.syncing;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -194,7 +203,16 @@ class HandleSink extends Writable {
     while (pending.length > 0) {
       const { bytesWritten } = await this.fh.writev(pending);
       this.written += bytesWritten;
+      this.unsynced += bytesWritten;
       pending = skipBytes(pending, bytesWritten);
+    }
+    // Flush to disk in the background as data arrives, so the fsync at commit has little left to do.
+    if (this.unsynced >= SYNC_EVERY && !this.syncing) {
+      this.unsynced = 0;
+      this.syncing = this.fh.datasync().then(
+        () => (this.syncing = undefined),
+        () => (this.syncing = undefined),
+      );
     }
   }
 }
@@ -234,6 +252,7 @@ class AtomicWriter implements FileWriter {
     if (this.done) throw new StorageBackendError('writer already finished', this.path);
     this.done = true;
     try {
+      await this.stream.settle();
       await this.fh.sync();
       await release(this.stream, this.fh);
       await rename(this.temp, this.target);
@@ -279,6 +298,7 @@ class AppendWriter implements FileWriter {
     if (this.done) throw new StorageBackendError('writer already finished', this.path);
     this.done = true;
     try {
+      await this.stream.settle();
       await this.fh.sync();
     } finally {
       await release(this.stream, this.fh);
@@ -296,8 +316,9 @@ class AppendWriter implements FileWriter {
 }
 
 /** Stops the sink taking more data; close() then waits for a write in flight before closing. */
-async function release(stream: Writable, fh: FileHandle): Promise<void> {
+async function release(stream: HandleSink, fh: FileHandle): Promise<void> {
   stream.destroy();
+  await stream.settle();
   await fh.close();
 }
 
