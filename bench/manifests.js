@@ -5,7 +5,7 @@ import autocannon from 'autocannon';
 import { call, locationOf, withDigest } from './http.js';
 
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-const CONNECTIONS = 32;
+export const CONNECTIONS = 32;
 /** Writers in flight for the PUT rate: enough to overlap round trips, not a load test. */
 const PUT_CONCURRENCY = 4;
 /** Caps the PUT run even against a registry much faster than expected. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { startCncfRegistry } from './cncf-registry.js';
+import { startRegistry } from './server.js';
 
 export type InteropTool = 'skopeo' | 'docker-registry' | 'docker' | 'podman';
 
@@ -20,11 +21,13 @@ const APT_PACKAGE: Record<InteropTool, string> = {
   podman: 'podman',
 };
 
-// `docker version` asks the daemon too; a dead socket can hang the CLI far longer than this.
-const DOCKER_PROBE_MS = 5_000;
+// `docker version` asks the daemon too, and a wedged daemon can hang the CLI far longer than this.
+const PROBE_TIMEOUT_MS = 5_000;
 
 /** Per test and hook: generous for 2 busy cores, far below the whole run's budget. */
 export const INTEROP_TIMEOUT_MS = 60_000;
+// Below the test timeout, so a stuck command fails with its own stderr rather than a bare timeout.
+const COMMAND_TIMEOUT_MS = 20_000;
 
 const checks = new Map<InteropTool, ToolCheck>();
 
@@ -40,13 +43,13 @@ export function requireTool(tool: InteropTool): ToolCheck {
 
 function probe(tool: InteropTool): ToolCheck {
   const args = tool === 'docker' ? ['version', '--format', '{{.Server.Version}}'] : ['--version'];
-  const result = spawnSync(tool, args, { encoding: 'utf8', timeout: DOCKER_PROBE_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(tool, args, { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
   const notInstalled = `${tool} not installed (apt-get install ${APT_PACKAGE[tool]})`;
   if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { available: false, reason: notInstalled };
   if (result.status === 0) return { available: true };
   if (tool !== 'docker') return { available: false, reason: `${tool} --version failed: ${firstLine(result.stderr)}` };
   const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  const why = result.error ? `no answer within ${DOCKER_PROBE_MS / 1000} s` : firstLine(result.stderr);
+  const why = result.error ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : firstLine(result.stderr);
   return { available: false, reason: `docker daemon not reachable at ${host} (${why}); start dockerd and set DOCKER_HOST` };
 }
 
@@ -76,15 +79,16 @@ export function interopGate(suite: string, tools: InteropTool[]): boolean {
 }
 
 /** Runs a command to completion and returns its stdout; the error carries the command line and stderr. */
-export function run(command: string, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024, env: options.env ?? process.env },
+      { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`${command} ${args.join(' ')} failed (${err.code ?? err.signal}): ${stderr.trim() || err.message}`));
-        else resolve(stdout);
+        if (!err) return resolve(stdout);
+        const how = err.killed ? `timed out after ${COMMAND_TIMEOUT_MS / 1000} s` : `failed (${err.code ?? err.signal})`;
+        reject(new Error(`${command} ${args.join(' ')} ${how}: ${stderr.trim() || stdout.trim().slice(-2000) || err.message}`));
       },
     );
   });
@@ -92,10 +96,15 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
 
 /** skopeo without the host's signature policy, which a fresh machine may lack or make strict. */
 export function skopeo(...args: string[]): Promise<string> {
-  return run('skopeo', ['--insecure-policy', ...args], { timeoutMs: 20_000 });
+  return run('skopeo', ['--insecure-policy', ...args]);
 }
 
-export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+export interface TempDir {
+  path: string;
+  remove(): Promise<void>;
+}
+
+export async function tempDir(prefix: string): Promise<TempDir> {
   const path = await mkdtemp(join(tmpdir(), `regctl-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
@@ -118,8 +127,6 @@ export const REGCTL: RegistryTarget = {
   name: 'regctl',
   tools: [],
   async start(root) {
-    // Loaded on first use so a regctl server that fails to load fails only its own half of each suite.
-    const { startRegistry } = await import('./server.js');
     const server = await startRegistry({ driver: 'filesystem', root });
     return { host: server.host, url: server.url, stop: () => server.close() };
   },

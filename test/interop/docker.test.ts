@@ -1,12 +1,16 @@
-// The docker CLI through a real dockerd pushes to and pulls from each registry target.
+// The docker CLI, through a real dockerd, pushes to and pulls from each registry target.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScratchImage, imageId } from '../helpers/images.js';
 import { INTEROP_TIMEOUT_MS, TARGETS, interopGate, run, type RunningRegistry } from '../helpers/interop.js';
 
-describe.runIf(interopGate('docker suite', ['docker']))('docker CLI interop', () => {
+// Targets are gated only once dockerd answers, so a missing engine is reported once, not per target.
+const ready = interopGate('docker suite', ['docker']);
+
+describe.runIf(ready)('docker CLI interop', () => {
   for (const target of TARGETS) {
-    describe.runIf(interopGate(`docker suite against the ${target.name}`, target.tools))(`against the ${target.name}`, { timeout: INTEROP_TIMEOUT_MS }, () => {
+    const runs = ready && interopGate(`docker suite against the ${target.name}`, target.tools);
+    describe.runIf(runs)(`against the ${target.name}`, { timeout: INTEROP_TIMEOUT_MS }, () => {
       // Unique per run: the engine outlives the suite and may hold images from earlier runs.
       const name = `regctl-interop/scratch-${randomBytes(4).toString('hex')}`;
       let registry: RunningRegistry;
@@ -17,7 +21,7 @@ describe.runIf(interopGate('docker suite', ['docker']))('docker CLI interop', ()
       }, INTEROP_TIMEOUT_MS);
 
       afterAll(async () => {
-        // Removing by ID drops every tag this suite gave the image, whichever step it reached.
+        // By ID: drops every tag this suite gave the image, whichever step it reached.
         if (id) await run('docker', ['rmi', '--force', id]);
         await registry?.stop();
       }, INTEROP_TIMEOUT_MS);
@@ -31,7 +35,7 @@ describe.runIf(interopGate('docker suite', ['docker']))('docker CLI interop', ()
         expect(digest, `docker push output: ${pushed}`).toBeDefined();
 
         await run('docker', ['rmi', `${name}:built`, remote]);
-        await expect(imageId(remote), 'image still present after docker rmi').rejects.toThrow();
+        await expect(imageId(remote), 'the image is still in the engine after docker rmi').rejects.toThrow();
 
         await run('docker', ['pull', remote]);
         expect(await imageId(remote)).toBe(id);
