@@ -50,10 +50,13 @@ export class ManifestStore {
     }
     const manifest = parseManifest(body, contentType);
     await this.checkReferences(repo, manifest);
+    // Content before the links that make it reachable, so a crash never leaves a link to nothing.
     await this.blobs.putContent(digest, body);
     this.cache.set(digest, { digest, mediaType: manifest.mediaType, body });
-    await this.driver.putContent(paths.revisionLink(repo, digest), digest);
-    if (manifest.subject) await this.referrers.add(repo, manifest.subject.digest, digest);
+    await Promise.all([
+      this.driver.putContent(paths.revisionLink(repo, digest), digest),
+      manifest.subject && this.referrers.add(repo, manifest.subject.digest, digest),
+    ]);
     if (ref.kind === 'tag') await this.tags.set(repo, ref.tag, digest);
     return { digest, subject: manifest.subject?.digest };
   }

@@ -19,13 +19,14 @@ export interface StorageDriver {
   /**
    * A writer for a large object. Without `append`, nothing is visible at `path` before `commit()`.
    * With `append`, bytes are added to what is there (for resumable uploads); `cancel()` rolls back
-   * to the size the object had when the writer opened.
+   * to the size the object had when the writer opened. An appended object is guaranteed durable only
+   * once it is moved (drivers may defer flushing until then).
    */
   writer(path: string, options?: { append?: boolean }): Promise<FileWriter>;
   stat(path: string): Promise<FileInfo>;
   /** Names of the direct children of a directory, sorted. */
   list(path: string): Promise<string[]>;
-  /** Atomically moves an object, replacing any object at `destPath`. */
+  /** Atomically and durably moves an object, replacing any object at `destPath`. */
   move(sourcePath: string, destPath: string): Promise<void>;
   /**
    * Removes an object or a whole directory tree. Whether a directory emptied this way remains is up

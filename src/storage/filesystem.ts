@@ -128,6 +128,7 @@ export class FilesystemDriver implements StorageDriver {
     const source = this.full(sourcePath);
     const dest = this.full(destPath);
     try {
+      await syncFile(source);
       await mkdir(dirname(dest), { recursive: true });
       await rename(source, dest);
     } catch (err) {
@@ -174,7 +175,7 @@ export class FilesystemDriver implements StorageDriver {
  * Writes to an open handle and leaves it open when the stream ends, so the writer can fsync before
  * closing (a stream from `fh.createWriteStream` would pin the handle and make close() hang).
  */
-const SYNC_EVERY = 32 * 1024 * 1024;
+const SYNC_EVERY = 8 * 1024 * 1024;
 
 class HandleSink extends Writable {
   written = 0;
@@ -297,12 +298,9 @@ class AppendWriter implements FileWriter {
   async commit(): Promise<void> {
     if (this.done) throw new StorageBackendError('writer already finished', this.path);
     this.done = true;
-    try {
-      await this.stream.settle();
-      await this.fh.sync();
-    } finally {
-      await release(this.stream, this.fh);
-    }
+    // No fsync per chunk: an appended object becomes durable when it is moved into place (move
+    // syncs it first), which saves one disk flush per PATCH of a chunked upload.
+    await release(this.stream, this.fh);
   }
 
   async cancel(): Promise<void> {
@@ -320,6 +318,16 @@ async function release(stream: HandleSink, fh: FileHandle): Promise<void> {
   stream.destroy();
   await stream.settle();
   await fh.close();
+}
+
+/** Flushes a file's data to disk; a directory needs nothing (it holds no object data). */
+async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    if ((await fh.stat()).isFile()) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }
 
 function translate(err: unknown, path: string): StorageError {
