@@ -1,15 +1,22 @@
 import { Command } from 'commander';
+import { registerCatalog } from '../commands/catalog.js';
 import { registerServe } from '../commands/serve.js';
+import type { CliDeps } from './deps.js';
 import { VERSION } from './version.js';
 
-/** The whole CLI; main.ts parses with it, tests drive it with exitOverride. */
-export function createProgram(): Command {
+/** The whole CLI; main.ts parses with it, tests drive it with exitOverride and their own deps. */
+export function createProgram(deps: CliDeps): Command {
   const program = new Command('regctl')
     .description('Run and manage private container registries')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (message, write) => write(`regctl: ${message.replace(/^error: /, '')}`) })
+    .configureOutput({
+      writeOut: (text) => deps.stdout.write(text),
+      writeErr: (text) => deps.stderr.write(text),
+      outputError: (message, write) => write(`regctl: ${message.replace(/^error: /, '')}`),
+    })
     .exitOverride();
   registerServe(program);
+  registerCatalog(program, deps);
   return program;
 }

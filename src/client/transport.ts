@@ -1,0 +1,311 @@
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import { ociErrorFromBody, OciError } from '../oci/errors.js';
+import { parseChallenge, type Challenge } from './challenge.js';
+import type { CredentialSource, Credentials } from './credentials.js';
+import { AuthError, ConnectionError, ProtocolError, TlsError } from './errors.js';
+
+export interface TransportOptions {
+  /** host[:port] */
+  registry: string;
+  scheme: 'http' | 'https';
+  credentials?: CredentialSource;
+  /** Extra CA certificates (PEM) to trust, and whether to skip verification altogether. */
+  tls?: { ca?: string[]; insecure?: boolean };
+  /** Time to wait for response headers, and for each chunk of a body. */
+  timeoutMs?: number;
+  /** Retries of connection errors, 429 and 503 (never other statuses). */
+  retries?: number;
+  userAgent?: string;
+  dispatcher?: Dispatcher;
+  /** Waits between retries; replaced in tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type RequestBody = Buffer | string | (() => Readable);
+
+export interface TransportRequest {
+  method: string;
+  /** Absolute path with query (`/v2/…`), or an absolute URL on this registry (upload locations). */
+  path: string;
+  /** Token scope for Bearer auth, e.g. `repository:team/app:pull,push`. */
+  scope?: string;
+  headers?: Record<string, string>;
+  /** A factory for streams, so a request can be sent again after an auth challenge or a retry. */
+  body?: RequestBody;
+  signal?: AbortSignal;
+  /** Statuses that are not errors; anything else becomes an OciError (or a ProtocolError). */
+  expect: number[];
+}
+
+export type TransportResponse = Dispatcher.ResponseData;
+
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const TLS_UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+]);
+
+interface Token {
+  value: string;
+  expires: number;
+}
+
+/**
+ * One registry's HTTP: pooled keep-alive connections, the WWW-Authenticate dance (Basic, Bearer with
+ * a token per scope reused until it expires), bounded retries with backoff, and failures turned into
+ * errors that say what to do.
+ */
+export class Transport {
+  readonly origin: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly tokens = new Map<string, Token>();
+  private challenge: Challenge | undefined;
+  private credentials: Credentials | undefined | null = null;
+
+  constructor(private readonly options: TransportOptions) {
+    this.origin = `${options.scheme}://${options.registry}`;
+    this.ownsDispatcher = !options.dispatcher;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: 16,
+        keepAliveTimeout: 30_000,
+        connect: { ca: options.tls?.ca, rejectUnauthorized: !options.tls?.insecure },
+      });
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const retries = this.options.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      let res: TransportResponse;
+      try {
+        res = await this.authorized(req);
+      } catch (err) {
+        if (attempt < retries && isRetryable(err) && !req.signal?.aborted && replayable(req.body)) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw this.explain(err);
+      }
+      if (RETRY_STATUSES.has(res.statusCode) && attempt < retries && replayable(req.body)) {
+        await res.body.dump();
+        await this.backoff(attempt, retryAfter(res.headers['retry-after']));
+        continue;
+      }
+      if (req.expect.includes(res.statusCode)) return res;
+      throw await errorFrom(res, req);
+    }
+  }
+
+  /** Sends with what we know of the registry's auth; on a 401, learns the challenge and tries once more. */
+  private async authorized(req: TransportRequest): Promise<TransportResponse> {
+    const first = await this.send(req, await this.authorization(req.scope));
+    if (first.statusCode !== 401) return first;
+    const challenge = parseChallenge(headerOf(first.headers['www-authenticate']));
+    await first.body.dump();
+    if (!challenge) throw new AuthError(`${this.options.registry} answered 401 without a challenge`);
+    this.challenge = challenge;
+    const credentials = await this.credentialsFor();
+    if (challenge.scheme === 'basic' && !credentials) {
+      throw new AuthError(`${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``);
+    }
+    if (!replayable(req.body)) {
+      throw new AuthError(`${this.options.registry} asked for authentication in the middle of a streamed upload`);
+    }
+    if (challenge.scheme === 'bearer') this.tokens.delete(scopeKey(req.scope));
+    const second = await this.send(req, await this.authorization(req.scope));
+    if (second.statusCode === 401) {
+      await second.body.dump();
+      throw new AuthError(
+        credentials
+          ? `${this.options.registry} refused the credentials for ${credentials.username}`
+          : `${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``,
+      );
+    }
+    return second;
+  }
+
+  private send(req: TransportRequest, authorization: string | undefined): Promise<TransportResponse> {
+    const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'regctl', ...req.headers };
+    if (authorization) headers.authorization = authorization;
+    const url = req.path.startsWith('http://') || req.path.startsWith('https://') ? new URL(req.path) : new URL(req.path, this.origin);
+    const body = typeof req.body === 'function' ? req.body() : req.body;
+    return this.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal: req.signal,
+      headersTimeout: this.options.timeoutMs ?? 30_000,
+      bodyTimeout: this.options.timeoutMs ?? 30_000,
+    });
+  }
+
+  private async authorization(scope: string | undefined): Promise<string | undefined> {
+    const challenge = this.challenge;
+    if (!challenge) return undefined;
+    const credentials = await this.credentialsFor();
+    if (challenge.scheme === 'basic') {
+      return credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined;
+    }
+    if (challenge.scheme !== 'bearer') throw new AuthError(`${this.options.registry} wants unsupported auth scheme "${challenge.scheme}"`);
+    const key = scopeKey(scope);
+    const cached = this.tokens.get(key);
+    if (cached && cached.expires > Date.now()) return `Bearer ${cached.value}`;
+    const token = await this.fetchToken(challenge, scope, credentials);
+    this.tokens.set(key, token);
+    return `Bearer ${token.value}`;
+  }
+
+  /** The Docker token protocol: GET realm?service=…&scope=…, with Basic credentials when we have them. */
+  private async fetchToken(challenge: Challenge, scope: string | undefined, credentials: Credentials | undefined): Promise<Token> {
+    const realm = challenge.params.realm;
+    if (!realm) throw new AuthError(`${this.options.registry} sent a Bearer challenge without a realm`);
+    const url = new URL(realm);
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    const wanted = scope ?? challenge.params.scope;
+    if (wanted) url.searchParams.set('scope', wanted);
+    const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'regctl' };
+    if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+    let res: TransportResponse;
+    try {
+      res = await this.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers,
+        headersTimeout: this.options.timeoutMs ?? 30_000,
+        bodyTimeout: this.options.timeoutMs ?? 30_000,
+      });
+    } catch (err) {
+      throw this.explain(err, url.host);
+    }
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      await res.body.dump();
+      throw new AuthError(
+        credentials
+          ? `the token service at ${url.host} refused the credentials for ${credentials.username}`
+          : `${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``,
+      );
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new AuthError(`the token service at ${url.host} answered ${res.statusCode}`);
+    }
+    const json = (await res.body.json()) as { token?: string; access_token?: string; expires_in?: number };
+    const value = json.token ?? json.access_token;
+    if (!value) throw new ProtocolError(`the token service at ${url.host} sent no token`);
+    // Tokens without a lifetime last 60 s by the spec; renew a little early.
+    const lifetime = Math.max(10, (json.expires_in ?? 60) - 5) * 1000;
+    return { value, expires: Date.now() + lifetime };
+  }
+
+  private async credentialsFor(): Promise<Credentials | undefined> {
+    if (this.credentials === null) this.credentials = await this.options.credentials?.(this.options.registry);
+    return this.credentials ?? undefined;
+  }
+
+  private async backoff(attempt: number, requested?: number): Promise<void> {
+    const ms = Math.min(requested ?? 200 * 2 ** attempt, 5000);
+    await (this.options.sleep ?? ((t) => new Promise((r) => setTimeout(r, t))))(ms);
+  }
+
+  /** Turns socket and TLS failures into one line saying what is wrong and what to do. */
+  private explain(err: unknown, host = this.options.registry): Error {
+    if (err instanceof OciError || err instanceof AuthError || err instanceof ProtocolError) return err;
+    const code = errorCode(err);
+    const message = (err as Error)?.message ?? String(err);
+    if ((err as Error)?.name === 'AbortError' || code === 'UND_ERR_ABORTED') return err as Error;
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message)) {
+      return new TlsError(`${host} speaks plain HTTP, not HTTPS: use --plain-http (or serve it with TLS: regctl serve --tls)`, { cause: err });
+    }
+    if (code && TLS_UNKNOWN_AUTHORITY.has(code)) {
+      return new TlsError(
+        `the certificate of ${host} is signed by an unknown authority: pass --ca-file CA.crt, trust the CA with \`regctl tls trust\`, or skip verification with --insecure`,
+        { cause: err },
+      );
+    }
+    if (code === 'CERT_HAS_EXPIRED') return new TlsError(`the certificate of ${host} has expired`, { cause: err });
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      return new TlsError(`the certificate of ${host} is not valid for that name (${message})`, { cause: err });
+    }
+    if (code === 'ECONNREFUSED') {
+      const local = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|$)/.test(host);
+      return new ConnectionError(
+        local ? `nothing is listening at ${host}: start a registry with \`regctl serve\`` : `connection refused by ${host}`,
+        { cause: err },
+      );
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConnectionError(`cannot resolve ${host.replace(/:\d+$/, '')}`, { cause: err });
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new ConnectionError(`${host} did not answer in time`, { cause: err });
+    }
+    if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
+      return new ConnectionError(
+        `${host} closed the connection${this.options.scheme === 'http' ? ' (if it serves HTTPS, drop --plain-http or write https://)' : ''}`,
+        { cause: err },
+      );
+    }
+    return new ConnectionError(`cannot reach ${host}: ${message}`, { cause: err });
+  }
+}
+
+/** A 4xx/5xx as the OCI error its body carries, or a plain description when it carries none. */
+async function errorFrom(res: TransportResponse, req: TransportRequest): Promise<Error> {
+  const text = await res.body.text().catch(() => '');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const oci = ociErrorFromBody(res.statusCode, json);
+  if (oci) return oci;
+  if (/client sent an HTTP request to an HTTPS server/i.test(text)) {
+    return new TlsError('the registry serves HTTPS: drop --plain-http, or write https:// before the registry');
+  }
+  const byStatus: Record<number, OciError['code']> = { 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NOT_FOUND', 405: 'UNSUPPORTED', 429: 'TOOMANYREQUESTS' };
+  const code = byStatus[res.statusCode];
+  const summary = `${req.method} ${req.path.replace(/\?.*$/, '')} answered ${res.statusCode}${text ? `: ${text.slice(0, 200).trim()}` : ''}`;
+  return code ? new OciError(code, summary, { status: res.statusCode }) : new ProtocolError(summary);
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function retryAfter(value: string | string[] | undefined): number | undefined {
+  const seconds = Number(headerOf(value));
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function scopeKey(scope: string | undefined): string {
+  return scope ?? '';
+}
+
+function replayable(body: RequestBody | undefined): boolean {
+  return body === undefined || typeof body !== 'object' || Buffer.isBuffer(body) || typeof body === 'function';
+}
+
+function isRetryable(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && RETRY_CODES.has(code);
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && e.code !== 'UND_ERR') return e.code;
+  }
+  return undefined;
+}

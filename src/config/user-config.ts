@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+/** regctl's own settings for its client commands (`$XDG_CONFIG_HOME/regctl/config.yml`). */
+export interface UserConfig {
+  /** Registry used when a reference names none. */
+  registry?: string;
+}
+
+export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.REGCTL_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'regctl'), 'config.yml');
+}
+
+export function loadUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig {
+  const path = userConfigPath(env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return {};
+  }
+  const value = parse(text) as unknown;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: expected a mapping of settings`);
+  const registry = (value as Record<string, unknown>).registry;
+  if (registry !== undefined && typeof registry !== 'string') throw new Error(`${path}: "registry" must be a string like localhost:5000`);
+  return registry ? { registry } : {};
+}
+
+/** `REGCTL_REGISTRY`, else the config file's `registry`, else localhost:5000. */
+export function defaultRegistry(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REGCTL_REGISTRY || loadUserConfig(env).registry || 'localhost:5000';
+}
