@@ -1,5 +1,11 @@
 import { Command } from 'commander';
 import { registerCatalog } from '../commands/catalog.js';
+import { registerCopy } from '../commands/copy.js';
+import { registerInspect } from '../commands/inspect.js';
+import { registerLogin } from '../commands/login.js';
+import { registerRm } from '../commands/rm.js';
+import { registerTag } from '../commands/tag.js';
+import { registerTags } from '../commands/tags.js';
 import { registerServe } from '../commands/serve.js';
 import type { CliDeps } from './deps.js';
 import { VERSION } from './version.js';
@@ -18,5 +24,11 @@ export function createProgram(deps: CliDeps): Command {
     .exitOverride();
   registerServe(program);
   registerCatalog(program, deps);
+  registerTags(program, deps);
+  registerInspect(program, deps);
+  registerTag(program, deps);
+  registerRm(program, deps);
+  registerCopy(program, deps);
+  registerLogin(program, deps);
   return program;
 }
