@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, interceptors, type Dispatcher } from 'undici';
 import { ociErrorFromBody, OciError } from '../oci/errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import type { CredentialSource, Credentials } from './credentials.js';
@@ -71,13 +71,15 @@ export class Transport {
   constructor(private readonly options: TransportOptions) {
     this.origin = `${options.scheme}://${options.registry}`;
     this.ownsDispatcher = !options.dispatcher;
-    this.dispatcher =
+    const base =
       options.dispatcher ??
       new Agent({
         connections: 16,
         keepAliveTimeout: 30_000,
         connect: { ca: options.tls?.ca, rejectUnauthorized: !options.tls?.insecure },
       });
+    // Registries send blob GETs to storage or a CDN (Docker Hub does); undici drops Authorization when the origin changes.
+    this.dispatcher = base.compose(interceptors.redirect({ maxRedirections: 5 }));
   }
 
   async close(): Promise<void> {
@@ -125,11 +127,16 @@ export class Transport {
     if (challenge.scheme === 'bearer') this.tokens.delete(scopeKey(req.scope));
     const second = await this.send(req, await this.authorization(req.scope));
     if (second.statusCode === 401) {
+      const refusal = parseChallenge(headerOf(second.headers['www-authenticate']));
       await second.body.dump();
+      // A token without the scope means the login is good but may not do this: saying "wrong password" would mislead.
+      const scope = req.scope ?? refusal?.params.scope;
       throw new AuthError(
-        credentials
-          ? `${this.options.registry} refused the credentials for ${credentials.username}`
-          : `${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``,
+        !credentials
+          ? `${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``
+          : refusal?.params.error === 'insufficient_scope' && scope
+            ? `${this.options.registry} does not grant ${credentials.username} ${scope}`
+            : `${this.options.registry} refused the credentials for ${credentials.username}`,
       );
     }
     return second;
@@ -174,8 +181,8 @@ export class Transport {
     if (!realm) throw new AuthError(`${this.options.registry} sent a Bearer challenge without a realm`);
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-    const wanted = scope ?? challenge.params.scope;
-    if (wanted) url.searchParams.set('scope', wanted);
+    // The spec repeats `scope` once per resource; a space-joined list reads as one malformed scope.
+    for (const one of (scope ?? challenge.params.scope ?? '').split(' ').filter(Boolean)) url.searchParams.append('scope', one);
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'regctl' };
     if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     let res: TransportResponse;

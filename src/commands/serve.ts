@@ -11,6 +11,9 @@ import { defaultStorageRoot, parseListenAddress } from '../config/paths.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { Registry } from '../registry/registry.js';
 import { createRegistryServer } from '../server/app.js';
+import { GC_DEFAULTS } from '../server/handlers/admin.js';
+import { removeServeMarker, writeServeMarker } from '../server/marker.js';
+import { parseDuration } from '../util/duration.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
 
 export interface ServeOptions {
@@ -23,6 +26,8 @@ export interface ServeOptions {
   logFormat: LogFormat;
   /** How long in-flight requests may run after SIGINT/SIGTERM. */
   shutdownTimeout: number;
+  /** Run garbage collection this often (ms), coordinated with pushes; 0 = never. */
+  gcInterval?: number;
   json?: boolean;
 }
 
@@ -53,10 +58,13 @@ export async function startServe(opts: ServeOptions, logger: Logger): Promise<Ru
   const { port } = server.address() as AddressInfo;
   const shownHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   const url = `http://${shownHost}:${port}`;
+  await writeServeMarker(root, { pid: process.pid, url, startedAt: new Date().toISOString() });
+  const gcTimer = opts.gcInterval ? scheduleGc(registry, opts.gcInterval, logger) : undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      if (gcTimer) clearInterval(gcTimer);
       const closed = new Promise<void>((done) => server.close(() => done()));
       // Keep-alive connections turn idle as their requests finish; close them as they do.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -65,12 +73,33 @@ export async function startServe(opts: ServeOptions, logger: Logger): Promise<Ru
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      await removeServeMarker(root, process.pid);
       if (opts.ephemeral) await rm(root, { recursive: true, force: true });
     })());
   return { url, root, server, stop };
 }
 
 const DEFAULT_ADDR = '127.0.0.1:5000';
+
+/** Scheduled collections keep untagged manifests (only unreferenced blobs and stale uploads go). */
+function scheduleGc(registry: Registry, intervalMs: number, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    if (registry.gc.isRunning) return;
+    registry
+      .collectGarbage({ dryRun: false, deleteUntagged: false, ...GC_DEFAULTS })
+      .then((report) =>
+        logger.info('garbage collection', {
+          blobsRemoved: report.summary.blobsRemoved,
+          bytesFreed: report.summary.bytesFreed,
+          uploadsRemoved: report.summary.uploadsRemoved,
+          durationMs: report.durationMs,
+        }),
+      )
+      .catch((err: unknown) => logger.error('garbage collection failed', { error: (err as Error).message }));
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
 
 async function checkWritable(root: string): Promise<void> {
   const probe = join(root, `.regctl-write-test-${randomBytes(4).toString('hex')}`);
@@ -107,6 +136,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .addOption(new Option('--log-format <format>', 'log format').choices([...LOG_FORMATS]).default('text'))
     .addOption(new Option('--shutdown-timeout <ms>', 'how long in-flight requests may finish after SIGINT/SIGTERM').default(10_000).argParser(parseMs))
+    .option('--gc-interval <duration>', 'collect garbage this often while serving (e.g. 6h), safe during pushes', parseDurationFlag)
     .option('--json', 'print the start-up information as one JSON document on stdout')
     .action(async (opts: ServeOptions) => {
       const logger = createLogger({ level: opts.logLevel, format: opts.logFormat });
@@ -132,6 +162,14 @@ export function registerServe(program: Command): void {
       });
       logger.flush();
     });
+}
+
+function parseDurationFlag(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function parseMs(value: string): number {

@@ -4,6 +4,7 @@ import { DigestingStream, parseDigest, verifyDigest } from '../oci/digest.js';
 import { BlobUnknown, RangeInvalid } from '../oci/errors.js';
 import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
+import type { GcCoordinator } from './gc/coordinator.js';
 
 export interface BlobInfo {
   digest: string;
@@ -21,7 +22,10 @@ export interface ByteRange {
  * link, so a blob pushed to one repository cannot be read through another by guessing its digest.
  */
 export class BlobStore {
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly gc: GcCoordinator,
+  ) {}
 
   /** Size of a blob visible in `repo`; BLOB_UNKNOWN otherwise. */
   async stat(repo: string, digest: string): Promise<BlobInfo> {
@@ -91,13 +95,28 @@ export class BlobStore {
     try {
       await pipeline(body, hasher, writer.stream);
       verifyDigest({ digest: hasher.digest(), size: hasher.size }, expected, expectedSize);
-      await writer.commit();
     } catch (err) {
       await writer.cancel();
       throw err;
     }
-    await this.link(repo, digest);
+    await this.gc.reaching([digest], async () => {
+      await writer.commit();
+      await this.link(repo, digest);
+    });
     return { digest, size: hasher.size };
+  }
+
+  /**
+   * Cross-repository mount: links a blob into `repo` when it is in `from` (or, without `from`,
+   * anywhere in the registry). False when there is nothing to mount.
+   */
+  async mount(repo: string, digest: string, from: string | undefined): Promise<boolean> {
+    return this.gc.reaching([digest], async () => {
+      const visible = from === undefined || (await this.isLinked(from, digest));
+      if (!visible || !(await this.existsGlobally(digest))) return false;
+      await this.link(repo, digest);
+      return true;
+    });
   }
 
   /** Stores small verified content (a manifest) under its digest, if not already there. */

@@ -5,19 +5,28 @@ import { REPOSITORIES_ROOT } from '../storage/paths.js';
  * Every repository name in the store, sorted. A repository is a directory holding `_manifests`, as
  * the CNCF registry decides; directories starting with "_" are its internals and are not descended.
  */
-export async function listRepositories(driver: StorageDriver): Promise<string[]> {
-  const names: string[] = [];
+export function listRepositories(driver: StorageDriver): Promise<string[]> {
+  return listRepositoryDirs(driver, ['_manifests']);
+}
+
+/**
+ * Repository directories holding any of `markers` (e.g. `_layers` and `_uploads` too, for garbage
+ * collection, which must see repositories that have blobs or uploads but no manifest yet).
+ */
+export async function listRepositoryDirs(driver: StorageDriver, markers: readonly string[]): Promise<string[]> {
+  const names = new Set<string>();
   try {
     await driver.walk(REPOSITORIES_ROOT, (entry) => {
       if (!entry.isDir) return 'skip';
-      const base = entry.path.slice(entry.path.lastIndexOf('/') + 1);
-      if (base === '_manifests') names.push(entry.path.slice(REPOSITORIES_ROOT.length + 1, -'/_manifests'.length));
+      const slash = entry.path.lastIndexOf('/');
+      const base = entry.path.slice(slash + 1);
+      if (markers.includes(base)) names.add(entry.path.slice(REPOSITORIES_ROOT.length + 1, slash));
       return base.startsWith('_') ? 'skip' : undefined;
     });
   } catch (err) {
     if (!(err instanceof PathNotFoundError)) throw err;
   }
-  return names.sort();
+  return [...names].sort();
 }
 
 /** The page after `last` (exclusive) of at most `n` items from a sorted list, and whether more remain. */

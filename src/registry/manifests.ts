@@ -6,6 +6,7 @@ import { ignoreNotFound, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import { exists, type BlobStore } from './blobs.js';
 import { ContentCache } from './cache.js';
+import type { GcCoordinator } from './gc/coordinator.js';
 import type { ReferrerStore } from './referrers.js';
 import type { TagStore } from './tags.js';
 
@@ -31,6 +32,7 @@ export class ManifestStore {
     private readonly tags: TagStore,
     private readonly referrers: ReferrerStore,
     private readonly cache: ContentCache,
+    private readonly gc: GcCoordinator,
   ) {}
 
   /** Resolves a tag or digest to the manifest stored in `repo`. */
@@ -49,15 +51,18 @@ export class ManifestStore {
       throw new DigestInvalid(`manifest body has digest ${digest}, not ${reference}`, { detail: { expected: reference, actual: digest } });
     }
     const manifest = parseManifest(body, contentType);
-    await this.checkReferences(repo, manifest);
-    // Content before the links that make it reachable, so a crash never leaves a link to nothing.
-    await this.blobs.putContent(digest, body);
-    this.cache.set(digest, { digest, mediaType: manifest.mediaType, body });
-    await Promise.all([
-      this.driver.putContent(paths.revisionLink(repo, digest), digest),
-      manifest.subject && this.referrers.add(repo, manifest.subject.digest, digest),
-    ]);
-    if (ref.kind === 'tag') await this.tags.set(repo, ref.tag, digest);
+    const referenced = manifest.kind === 'index' ? manifest.manifests : [manifest.config, ...manifest.layers];
+    await this.gc.reaching([digest, ...referenced.map((d) => d.digest)], async () => {
+      await this.checkReferences(repo, manifest);
+      // Content before the links that make it reachable, so a crash never leaves a link to nothing.
+      await this.blobs.putContent(digest, body);
+      this.cache.set(digest, { digest, mediaType: manifest.mediaType, body });
+      await Promise.all([
+        this.driver.putContent(paths.revisionLink(repo, digest), digest),
+        manifest.subject && this.referrers.add(repo, manifest.subject.digest, digest),
+      ]);
+      if (ref.kind === 'tag') await this.tags.set(repo, ref.tag, digest);
+    });
     return { digest, subject: manifest.subject?.digest };
   }
 
@@ -111,7 +116,10 @@ export class ManifestStore {
     } else {
       // Foreign layers (with urls, e.g. Windows base layers) are fetched from elsewhere by clients.
       const blobs = [manifest.config, ...manifest.layers.filter((l) => !l.urls?.length)];
-      await Promise.all(blobs.map((d) => check(d, (digest) => this.blobs.isLinked(repo, digest))));
+      // The data too, not just the link: another registry's garbage collector may have left the link.
+      const present = async (digest: string): Promise<boolean> =>
+        (await this.blobs.isLinked(repo, digest)) && this.blobs.existsGlobally(digest);
+      await Promise.all(blobs.map((d) => check(d, present)));
     }
     if (missing.length > 0) {
       const first = missing[0]!;

@@ -1,7 +1,7 @@
-import { isDigest } from '../oci/digest.js';
 import { MediaTypes, type Descriptor } from '../oci/manifest.js';
-import { ignoreNotFound, PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { ignoreNotFound, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
+import { listDigestDirs } from './links.js';
 import type { StoredManifest } from './manifests.js';
 
 export interface ReferrersIndex {
@@ -28,7 +28,7 @@ export class ReferrerStore {
   /** The referrers of `subject` in `repo` as an image index, optionally only those of one artifactType. */
   async list(repo: string, subject: string, artifactType?: string): Promise<ReferrersIndex> {
     const manifests: Descriptor[] = [];
-    for (const digest of await this.referrerDigests(repo, subject)) {
+    for (const digest of await listDigestDirs(this.driver, paths.referrersDir(repo, subject))) {
       let stored: StoredManifest;
       try {
         stored = await this.load(digest);
@@ -41,21 +41,6 @@ export class ReferrerStore {
     return { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
   }
 
-  private async referrerDigests(repo: string, subject: string): Promise<string[]> {
-    const dir = paths.referrersDir(repo, subject);
-    const digests: string[] = [];
-    try {
-      for (const algorithm of await this.driver.list(dir)) {
-        for (const hex of await this.driver.list(`${dir}/${algorithm}`)) {
-          const digest = `${algorithm}:${hex}`;
-          if (isDigest(digest)) digests.push(digest);
-        }
-      }
-    } catch (err) {
-      if (!(err instanceof PathNotFoundError)) throw err;
-    }
-    return digests;
-  }
 }
 
 function describe(stored: StoredManifest): Descriptor {

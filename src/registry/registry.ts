@@ -3,6 +3,9 @@ import { LinkCachingDriver } from '../storage/link-cache.js';
 import { BlobStore } from './blobs.js';
 import { ContentCache } from './cache.js';
 import { listRepositories } from './catalog.js';
+import { collectGarbage, type GcOptions } from './gc/collect.js';
+import { GcCoordinator } from './gc/coordinator.js';
+import type { GcReport } from './gc/report.js';
 import { ManifestStore } from './manifests.js';
 import { ReferrerStore } from './referrers.js';
 import { TagStore } from './tags.js';
@@ -29,18 +32,32 @@ export class Registry {
   readonly tags: TagStore;
   readonly referrers: ReferrerStore;
   readonly manifests: ManifestStore;
+  /** Coordinates garbage collection with the pushes this registry takes. */
+  readonly gc = new GcCoordinator();
 
   constructor(deps: RegistryDeps) {
     const ttl = deps.linkCacheTtlMs ?? 1000;
     this.driver = ttl > 0 ? new LinkCachingDriver(deps.driver, ttl) : deps.driver;
-    this.blobs = new BlobStore(this.driver);
-    this.uploads = new UploadStore(this.driver, this.blobs, deps.clock);
+    this.blobs = new BlobStore(this.driver, this.gc);
+    this.uploads = new UploadStore(this.driver, this.blobs, this.gc, deps.clock);
     this.tags = new TagStore(this.driver);
     this.referrers = new ReferrerStore(this.driver, (digest) => this.manifests.load(digest));
-    this.manifests = new ManifestStore(this.driver, this.blobs, this.tags, this.referrers, new ContentCache(deps.manifestCacheBytes));
+    this.manifests = new ManifestStore(
+      this.driver,
+      this.blobs,
+      this.tags,
+      this.referrers,
+      new ContentCache(deps.manifestCacheBytes),
+      this.gc,
+    );
   }
 
   repositories(): Promise<string[]> {
     return listRepositories(this.driver);
+  }
+
+  /** A collection that is safe while this registry serves (see GcCoordinator). */
+  collectGarbage(options: GcOptions): Promise<GcReport> {
+    return collectGarbage(this.driver, options, this.gc);
   }
 }

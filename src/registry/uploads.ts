@@ -6,6 +6,7 @@ import { BlobUploadInvalid, BlobUploadUnknown, SizeInvalid } from '../oci/errors
 import { ignoreNotFound, PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import * as paths from '../storage/paths.js';
 import { exists, type BlobInfo, type BlobStore } from './blobs.js';
+import type { GcCoordinator } from './gc/coordinator.js';
 
 export interface UploadStatus {
   id: string;
@@ -40,6 +41,7 @@ export class UploadStore {
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
+    private readonly gc: GcCoordinator,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -72,14 +74,16 @@ export class UploadStore {
           : await this.hashStored(repo, id, expected.algorithm);
       verifyDigest({ digest: actual, size }, expected);
       const target = paths.blobData(digest);
-      if (!(await exists(this.driver, target))) {
-        if (size === 0 && !(await exists(this.driver, paths.uploadData(repo, id)))) {
-          await this.driver.putContent(target, Buffer.alloc(0));
-        } else {
-          await this.driver.move(paths.uploadData(repo, id), target);
+      await this.gc.reaching([digest], async () => {
+        if (!(await exists(this.driver, target))) {
+          if (size === 0 && !(await exists(this.driver, paths.uploadData(repo, id)))) {
+            await this.driver.putContent(target, Buffer.alloc(0));
+          } else {
+            await this.driver.move(paths.uploadData(repo, id), target);
+          }
         }
-      }
-      await this.blobs.link(repo, digest);
+        await this.blobs.link(repo, digest);
+      });
       await this.removeUpload(repo, id);
       return { digest, size };
     });

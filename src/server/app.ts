@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { NotFound, Unsupported } from '../oci/errors.js';
+import { Denied, NotFound, Unsupported } from '../oci/errors.js';
 import { validateName } from '../oci/reference.js';
 import type { Logger } from '../log/logger.js';
 import type { Registry } from '../registry/registry.js';
@@ -20,7 +20,8 @@ const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 /** The request pipeline: route → policy → handler → reply; the only place replies and errors are written. */
 export function createRequestListener(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { registry, logger } = options;
-  const refusal = (access: Access): string | undefined => {
+  const refusal = (access: Access, remote: string | undefined): string | undefined => {
+    if (access === 'admin') return isLoopback(remote) ? undefined : 'the admin API answers only clients on this machine';
     if (access !== 'read' && options.readOnly) return 'the registry is in read-only mode';
     if (access === 'delete' && !options.deleteEnabled) return 'deletes are disabled on this registry (serve without --no-delete to allow them)';
     return undefined;
@@ -90,8 +91,8 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
       if (!entry) {
         throw new Unsupported(`${method} is not supported on ${path}`, { detail: { allowed: Object.keys(match.route.methods) } });
       }
-      const refused = refusal(entry.access);
-      if (refused) throw new Unsupported(refused);
+      const refused = refusal(entry.access, remote);
+      if (refused) throw entry.access === 'admin' ? new Denied(refused) : new Unsupported(refused);
       if (match.route.hasName) validateName(match.repo);
       return entry.handler({
         method,
@@ -101,6 +102,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
         headers: req.headers,
         body: req,
         registry,
+        readOnly: options.readOnly,
       });
     };
 
@@ -123,4 +125,8 @@ function decodeParam(param: string): string {
   } catch {
     return param;
   }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }

@@ -1,3 +1,4 @@
+import { adminGc } from './handlers/admin.js';
 import { getBlob, deleteBlob } from './handlers/blobs.js';
 import { catalog, ping, referrers, tagsList } from './handlers/listing.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
@@ -14,6 +15,7 @@ export interface Route {
 const read = (handler: Handler) => ({ handler, access: 'read' as const });
 const write = (handler: Handler) => ({ handler, access: 'write' as const });
 const remove = (handler: Handler) => ({ handler, access: 'delete' as const });
+const admin = (handler: Handler) => ({ handler, access: 'admin' as const });
 
 /**
  * The whole API surface (distribution-spec end-1 … end-14). Names contain slashes, so each pattern
@@ -40,6 +42,8 @@ export const ROUTES: Route[] = [
     methods: { GET: read(getBlob), HEAD: read(getBlob), DELETE: remove(deleteBlob) },
   },
   { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: read(referrers) } },
+  // regctl's own, outside /v2/ so no registry client mistakes it for the distribution API.
+  { pattern: /^\/admin\/gc$/, hasName: false, methods: { POST: admin(adminGc) } },
 ];
 
 export interface RouteMatch {

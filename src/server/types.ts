@@ -13,6 +13,8 @@ export interface RequestContext {
   headers: IncomingHttpHeaders;
   body: IncomingMessage;
   registry: Registry;
+  /** Whether the server refuses writes; handlers of admin operations need to know. */
+  readOnly: boolean;
 }
 
 /** What a handler returns; server/app.ts writes it (and writes every error). */
@@ -28,4 +30,4 @@ export type Handler = (ctx: RequestContext) => Promise<Reply>;
  * What a route does to the store: policies (read-only, deletes off) are decided from this in one
  * place instead of inside handlers.
  */
-export type Access = 'read' | 'write' | 'delete';
+export type Access = 'read' | 'write' | 'delete' | 'admin';

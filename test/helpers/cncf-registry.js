@@ -26,10 +26,16 @@ export function freePort() {
 }
 
 /**
- * @param {{ root: string, deleteEnabled?: boolean, readOnly?: boolean, logLevel?: string }} options
+ * @typedef {{ htpasswd: string } | { token: { realm: string, service: string, issuer: string, certificate: string } }} CncfAuth
+ *   `htpasswd`: the file's content (bcrypt hashes only). `token`: the issuer's signing certificate
+ *   (PEM) becomes the registry's `rootcertbundle`.
+ */
+
+/**
+ * @param {{ root: string, deleteEnabled?: boolean, readOnly?: boolean, logLevel?: string, auth?: CncfAuth }} options
  * @returns {Promise<{ url: string, host: string, port: number, pid: number, root: string, stop: () => Promise<void> }>}
  */
-export async function startCncfRegistry({ root, deleteEnabled = true, readOnly = false, logLevel = 'error' }) {
+export async function startCncfRegistry({ root, deleteEnabled = true, readOnly = false, logLevel = 'error', auth }) {
   const bin = findCncfRegistry();
   if (!bin) throw new Error('docker-registry is not installed (apt-get install docker-registry)');
   const port = await freePort();
@@ -52,6 +58,7 @@ export async function startCncfRegistry({ root, deleteEnabled = true, readOnly =
     `      enabled: ${readOnly}`,
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    ...(await authConfig(auth, confDir)),
     '',
   ].join('\n');
   const confFile = join(confDir, 'config.yml');
@@ -68,7 +75,8 @@ export async function startCncfRegistry({ root, deleteEnabled = true, readOnly =
     try {
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      // Under auth the base endpoint answers 401 once the registry is up.
+      if (res.status === 200 || (auth && res.status === 401)) break;
     } catch {
       // not listening yet
     }
@@ -95,4 +103,29 @@ export async function startCncfRegistry({ root, deleteEnabled = true, readOnly =
       await rm(confDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The `auth:` section, with the files it names written into `dir`.
+ * @param {CncfAuth | undefined} auth
+ * @param {string} dir
+ * @returns {Promise<string[]>}
+ */
+async function authConfig(auth, dir) {
+  if (!auth) return [];
+  if ('htpasswd' in auth) {
+    const path = join(dir, 'htpasswd');
+    await writeFile(path, auth.htpasswd);
+    return ['auth:', '  htpasswd:', '    realm: regctl-test', `    path: ${path}`];
+  }
+  const bundle = join(dir, 'token-ca.pem');
+  await writeFile(bundle, auth.token.certificate);
+  return [
+    'auth:',
+    '  token:',
+    `    realm: ${JSON.stringify(auth.token.realm)}`,
+    `    service: ${JSON.stringify(auth.token.service)}`,
+    `    issuer: ${JSON.stringify(auth.token.issuer)}`,
+    `    rootcertbundle: ${bundle}`,
+  ];
 }

@@ -14,10 +14,7 @@ export const startUpload: Handler = async (ctx) => {
   if (mount !== null) {
     const digest = parseDigest(mount).value;
     const from = query.get('from');
-    if (await mountable(ctx, digest, from)) {
-      await registry.blobs.link(repo, digest);
-      return blobCreated(repo, digest);
-    }
+    if (await registry.blobs.mount(repo, digest, from === null ? undefined : validateName(from))) return blobCreated(repo, digest);
     // The spec's fallback: answer as a plain POST so the client uploads the blob instead.
   }
   const digest = query.get('digest');
@@ -29,12 +26,6 @@ export const startUpload: Handler = async (ctx) => {
   const upload = await registry.uploads.start(repo);
   return uploadReply(202, repo, upload.id, upload.size, { 'OCI-Chunk-Min-Length': CHUNK_MIN_LENGTH });
 };
-
-async function mountable({ registry }: RequestContext, digest: string, from: string | null): Promise<boolean> {
-  if (from === null) return registry.blobs.existsGlobally(digest);
-  validateName(from);
-  return (await registry.blobs.isLinked(from, digest)) && registry.blobs.existsGlobally(digest);
-}
 
 /** PATCH: one chunk, in order. */
 export const patchUpload: Handler = async (ctx) => {

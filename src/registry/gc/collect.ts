@@ -1,0 +1,220 @@
+import { ignoreNotFound, type StorageDriver } from '../../storage/driver.js';
+import * as paths from '../../storage/paths.js';
+import { listRepositoryDirs } from '../catalog.js';
+import type { GcCoordinator } from './coordinator.js';
+import { listBlobs, type BlobEntry } from './inventory.js';
+import { mark, type Chain, type MarkResult } from './mark.js';
+import { listDigestDirs } from '../links.js';
+import type { GcReport, KeptReason, RemovedBlob } from './report.js';
+
+export interface GcOptions {
+  dryRun: boolean;
+  /** Also remove manifest revisions no tag reaches (their referrers go with them). */
+  deleteUntagged: boolean;
+  /** Nothing written or linked more recently than this is removed: pushes in progress keep their layers. */
+  graceMs: number;
+  /** Uploads started longer ago than this are abandoned and removed. */
+  uploadsOlderThanMs: number;
+  /** Digests whose keeping (or not) to explain in the report. */
+  explain?: string[];
+  now?: () => Date;
+}
+
+const SWEEP_BATCH = 128;
+
+/**
+ * Mark and sweep over the CNCF layout. With a coordinator (inside `regctl serve`) it is safe while
+ * pushes continue; see GcCoordinator for how. The report is the same for a dry run and a real one.
+ */
+export async function collectGarbage(driver: StorageDriver, options: GcOptions, coordinator?: GcCoordinator): Promise<GcReport> {
+  const now = options.now?.() ?? new Date();
+  const started = Date.now();
+  const youngSince = new Date(now.getTime() - options.graceMs);
+  await coordinator?.begin();
+  try {
+    const repositories = await listRepositoryDirs(driver, ['_manifests', '_layers', '_uploads']);
+    const marks = await mark(driver, repositories, { deleteUntagged: options.deleteUntagged, youngSince });
+    const layerLinks = await listLayerLinks(driver, repositories);
+    const blobs = await listBlobs(driver);
+    const kept = new Map<string, KeptReason>();
+    const candidates: BlobEntry[] = [];
+    let bytesKept = 0;
+    for (const blob of blobs) {
+      const reason = marks.blobs.has(blob.digest)
+        ? undefined
+        : blob.modTime >= youngSince
+          ? 'written within the grace period'
+          : (await linkedSince(driver, layerLinks.get(blob.digest) ?? [], blob.digest, youngSince))
+            ? 'linked into a repository within the grace period'
+            : 'candidate';
+      if (reason === 'candidate') candidates.push(blob);
+      else {
+        bytesKept += blob.size;
+        if (reason) kept.set(blob.digest, reason);
+      }
+    }
+    const untagged = options.deleteUntagged ? untaggedRevisions(marks) : [];
+
+    const report = emptyReport(options, marks);
+    const sweep = <T>(fn: (isProtected: (d: string) => boolean) => Promise<T>): Promise<T> =>
+      coordinator ? coordinator.sweep(fn) : fn(() => false);
+
+    for (let i = 0; i < untagged.length; i += SWEEP_BATCH) {
+      await sweep(async (isProtected) => {
+        for (const { repository, digest } of untagged.slice(i, i + SWEEP_BATCH)) {
+          if (isProtected(digest)) continue;
+          if (!options.dryRun) await removeRevision(driver, repository, digest, marks.subjectOf(digest));
+          report.removed.manifests.push({ repository, digest });
+        }
+      });
+    }
+    for (let i = 0; i < candidates.length; i += SWEEP_BATCH) {
+      await sweep(async (isProtected) => {
+        for (const blob of candidates.slice(i, i + SWEEP_BATCH)) {
+          if (isProtected(blob.digest)) {
+            kept.set(blob.digest, 'referenced by a push during the collection');
+            bytesKept += blob.size;
+            continue;
+          }
+          const linkedFrom = layerLinks.get(blob.digest) ?? [];
+          if (!options.dryRun) await removeBlob(driver, blob.digest, linkedFrom);
+          report.removed.blobs.push({ digest: blob.digest, size: blob.size, repositories: linkedFrom });
+        }
+      });
+    }
+    report.removed.uploads = await sweepUploads(driver, repositories, new Date(now.getTime() - options.uploadsOlderThanMs), options.dryRun);
+
+    const sizes = new Map(blobs.map((b) => [b.digest, b.size]));
+    for (const [digest, reason] of kept) report.keptUnreferenced.push({ digest, size: sizes.get(digest) ?? 0, reason });
+    report.explain = (options.explain ?? []).map((digest) => explain(digest, marks, kept, report.removed.blobs));
+    finishSummary(report, marks.repositories.reduce((n, r) => n + r.revisions.size, 0), blobs.length, bytesKept);
+    report.durationMs = Date.now() - started;
+    return report;
+  } finally {
+    coordinator?.end();
+  }
+}
+
+function emptyReport(options: GcOptions, marks: MarkResult): GcReport {
+  return {
+    dryRun: options.dryRun,
+    deleteUntagged: options.deleteUntagged,
+    graceSeconds: options.graceMs / 1000,
+    uploadsOlderThanSeconds: options.uploadsOlderThanMs / 1000,
+    durationMs: 0,
+    summary: {
+      repositories: marks.repositories.length,
+      manifestsKept: 0,
+      manifestsRemoved: 0,
+      blobsKept: 0,
+      blobsRemoved: 0,
+      bytesKept: 0,
+      bytesFreed: 0,
+      uploadsRemoved: 0,
+      uploadBytesFreed: 0,
+    },
+    repositories: [],
+    removed: { blobs: [], manifests: [], uploads: [] },
+    keptUnreferenced: [],
+    missing: marks.repositories.flatMap((r) => [...r.missing].map((digest) => ({ repository: r.name, digest }))),
+    explain: [],
+  };
+}
+
+function finishSummary(report: GcReport, revisionCount: number, blobCount: number, bytesKept: number): void {
+  const s = report.summary;
+  s.manifestsRemoved = report.removed.manifests.length;
+  s.manifestsKept = revisionCount - s.manifestsRemoved;
+  s.blobsRemoved = report.removed.blobs.length;
+  s.blobsKept = blobCount - s.blobsRemoved;
+  s.bytesFreed = report.removed.blobs.reduce((n, b) => n + b.size, 0);
+  s.bytesKept = bytesKept;
+  s.uploadsRemoved = report.removed.uploads.length;
+  s.uploadBytesFreed = report.removed.uploads.reduce((n, u) => n + u.size, 0);
+  const perRepo = new Map<string, { manifestsRemoved: number; blobsRemoved: number; bytesFreed: number }>();
+  const entry = (name: string) => {
+    let e = perRepo.get(name);
+    if (!e) perRepo.set(name, (e = { manifestsRemoved: 0, blobsRemoved: 0, bytesFreed: 0 }));
+    return e;
+  };
+  for (const m of report.removed.manifests) entry(m.repository).manifestsRemoved++;
+  // A blob linked from several repositories frees its bytes once, but counts in each of them.
+  for (const b of report.removed.blobs) {
+    for (const repo of b.repositories.length ? b.repositories : ['(not in any repository)']) {
+      const e = entry(repo);
+      e.blobsRemoved++;
+      e.bytesFreed += b.size;
+    }
+  }
+  report.repositories = [...perRepo.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, e]) => ({ name, ...e }));
+}
+
+function untaggedRevisions(marks: MarkResult): { repository: string; digest: string }[] {
+  return marks.repositories.flatMap((r) =>
+    [...r.revisions.keys()].filter((digest) => !r.manifests.has(digest)).map((digest) => ({ repository: r.name, digest })),
+  );
+}
+
+function explain(digest: string, marks: MarkResult, kept: Map<string, KeptReason>, removed: RemovedBlob[]): GcReport['explain'][number] {
+  const chain: Chain | undefined = marks.blobs.get(digest);
+  if (chain) return { digest, kept: true, reason: 'referenced', chain: [...chain] };
+  const reason = kept.get(digest);
+  if (reason) return { digest, kept: true, reason };
+  if (removed.some((b) => b.digest === digest)) return { digest, kept: false, reason: 'no tag or kept manifest references it' };
+  return { digest, kept: false, reason: 'not in the store' };
+}
+
+/** digest → repositories whose `_layers` link it. */
+async function listLayerLinks(driver: StorageDriver, repositories: string[]): Promise<Map<string, string[]>> {
+  const links = new Map<string, string[]>();
+  for (const repo of repositories) {
+    for (const digest of await listDigestDirs(driver, paths.layersDir(repo))) {
+      const repos = links.get(digest);
+      if (repos) repos.push(repo);
+      else links.set(digest, [repo]);
+    }
+  }
+  return links;
+}
+
+async function linkedSince(driver: StorageDriver, repositories: string[], digest: string, since: Date): Promise<boolean> {
+  for (const repo of repositories) {
+    const info = await driver.stat(paths.layerLink(repo, digest)).catch(ignoreNotFound);
+    if (info && info.modTime >= since) return true;
+  }
+  return false;
+}
+
+async function removeBlob(driver: StorageDriver, digest: string, linkedFrom: string[]): Promise<void> {
+  // Links first: a link to a missing blob would make the repository claim a layer it cannot serve.
+  for (const repo of linkedFrom) await driver.delete(paths.layerDir(repo, digest)).catch(ignoreNotFound);
+  await driver.delete(paths.blobDir(digest)).catch(ignoreNotFound);
+}
+
+async function removeRevision(driver: StorageDriver, repo: string, digest: string, subject: string | undefined): Promise<void> {
+  await driver.delete(paths.revisionDir(repo, digest)).catch(ignoreNotFound);
+  if (subject) await driver.delete(paths.referrerDir(repo, subject, digest)).catch(ignoreNotFound);
+}
+
+async function sweepUploads(driver: StorageDriver, repositories: string[], olderThan: Date, dryRun: boolean): Promise<GcReport['removed']['uploads']> {
+  const removed: GcReport['removed']['uploads'] = [];
+  for (const repo of repositories) {
+    for (const id of (await driver.list(paths.uploadsDir(repo)).catch(ignoreNotFound)) ?? []) {
+      if (!paths.isUploadId(id)) continue;
+      const startedAt = await uploadStart(driver, repo, id);
+      if (!startedAt || startedAt >= olderThan) continue;
+      const size = (await driver.stat(paths.uploadData(repo, id)).catch(ignoreNotFound))?.size ?? 0;
+      if (!dryRun) await driver.delete(paths.uploadDir(repo, id)).catch(ignoreNotFound);
+      removed.push({ repository: repo, id, startedAt: startedAt.toISOString(), size });
+    }
+  }
+  return removed;
+}
+
+/** The CNCF registry writes RFC 3339 into `startedat`; an unreadable one falls back to the directory's time. */
+async function uploadStart(driver: StorageDriver, repo: string, id: string): Promise<Date | undefined> {
+  const text = (await driver.getContent(paths.uploadStartedAt(repo, id), 1024).catch(ignoreNotFound))?.toString('utf8').trim();
+  const parsed = text ? new Date(text) : undefined;
+  if (parsed && !Number.isNaN(parsed.getTime())) return parsed;
+  return (await driver.stat(paths.uploadDir(repo, id)).catch(ignoreNotFound))?.modTime;
+}
