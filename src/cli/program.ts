@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerCatalog } from '../commands/catalog.js';
 import { registerCopy } from '../commands/copy.js';
+import { registerDu } from '../commands/du.js';
+import { registerGc } from '../commands/gc.js';
 import { registerInspect } from '../commands/inspect.js';
 import { registerLogin } from '../commands/login.js';
 import { registerRm } from '../commands/rm.js';
@@ -30,5 +32,7 @@ export function createProgram(deps: CliDeps): Command {
   registerRm(program, deps);
   registerCopy(program, deps);
   registerLogin(program, deps);
+  registerGc(program, deps);
+  registerDu(program, deps);
   return program;
 }

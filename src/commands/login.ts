@@ -59,13 +59,13 @@ async function askCredentials(registry: string, flags: RemoteFlags, deps: CliDep
   let username = flags.username;
   if (!username && terminal) {
     const stored = await deps.dockerConfig.get(registry);
-    ({ username } = await ask(deps, [{ type: 'input', name: 'username', message: `Username for ${registry}:`, default: stored?.username }]));
+    username = await ask(deps, { type: 'input', message: `Username for ${registry}:`, default: stored?.username });
   }
   if (!username) throw new UsageError('no terminal to ask for the username: pass -u NAME (and the password with --password-stdin)');
 
   let password = flags.passwordStdin ? await readStdin(deps) : deps.env.REGCTL_PASSWORD || undefined;
   if (password === undefined && terminal) {
-    ({ password } = await ask(deps, [{ type: 'password', name: 'password', message: 'Password:', mask: '*' }]));
+    password = await ask(deps, { type: 'password', message: 'Password:' });
   }
   if (password === undefined) {
     throw new UsageError(`no terminal to ask for the password: pipe it in, e.g. printf '%s' "$PASSWORD" | regctl login -u ${username} --password-stdin ${registry}`);
@@ -75,12 +75,18 @@ async function askCredentials(registry: string, flags: RemoteFlags, deps: CliDep
 }
 
 /** One inquirer question on stderr; Ctrl-C at it is the person's choice, not a crash. */
-async function ask(deps: CliDeps, questions: Parameters<typeof inquirer.prompt>[0]): Promise<Record<string, string | undefined>> {
+async function ask(deps: CliDeps, question: { type: 'input' | 'password'; message: string; default?: string }): Promise<string> {
   // Inquirer ends its output after each question; stderr has to outlive it.
   const output = new PassThrough();
   output.pipe(deps.stderr, { end: false });
+  const prompt = inquirer.createPromptModule({ input: deps.stdin, output });
   try {
-    return (await inquirer.createPromptModule({ input: deps.stdin, output })(questions)) as Record<string, string | undefined>;
+    const answers = await prompt([
+      question.type === 'password'
+        ? { type: 'password', name: 'value', message: question.message, mask: '*' }
+        : { type: 'input', name: 'value', message: question.message, default: question.default },
+    ]);
+    return String(answers.value);
   } catch (err) {
     if ((err as Error)?.name === 'ExitPromptError') throw new CliError('login cancelled');
     throw err;

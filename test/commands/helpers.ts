@@ -20,11 +20,13 @@ afterAll(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-export async function testDeps(options: { stdin?: string; tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestDeps> {
+/** `tty`: stdin is a terminal (prompts allowed); `stderrTty`: stderr is one (spinners drawn). */
+export async function testDeps(options: { stdin?: string; tty?: boolean; stderrTty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestDeps> {
   const dir = await mkdtemp(join(tmpdir(), 'regctl-cmd-'));
   dirs.push(dir);
   const out = collector();
   const err = collector();
+  if (options.stderrTty) Object.assign(err.stream, terminalMethods());
   const stdin = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
   if (options.stdin !== undefined) stdin.end(options.stdin);
   else if (!options.tty) stdin.end();
@@ -48,6 +50,16 @@ function collector(): { stream: PassThrough; text: () => string } {
   let text = '';
   stream.on('data', (d: Buffer) => (text += d.toString('utf8')));
   return { stream, text: () => text };
+}
+
+/** What ora calls on a terminal stream, enough to draw into a string. */
+function terminalMethods(): Record<string, unknown> {
+  const done = (...args: unknown[]): boolean => {
+    const callback = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    callback?.();
+    return true;
+  };
+  return { isTTY: true, columns: 80, rows: 24, cursorTo: done, moveCursor: done, clearLine: done };
 }
 
 /** Runs `regctl ARGS` through the real program (flag parsing and printing included); resolves with what it threw. */

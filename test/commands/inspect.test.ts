@@ -118,6 +118,15 @@ describe('regctl inspect', () => {
     expect(lines.filter((l) => l.startsWith('sha256:'))).toHaveLength(3);
     expect(t.stderr()).toBe('');
   });
+
+  it('shows a spinner on a terminal’s stderr, and never with --json', async () => {
+    for (const json of [false, true]) {
+      const t = await testDeps({ stderrTty: true });
+      await runProgram(t, ['inspect', `${reg.host}/${repo}:v1`, ...(json ? ['--json'] : [])]);
+      expect(t.stderr() === '', `stderr ${json ? 'empty' : 'used'} with json=${json}`).toBe(json);
+      expect(t.stdout()).toContain(image.manifest.digest);
+    }
+  });
 });
 
 describe('regctl digest', () => {

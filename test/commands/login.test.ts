@@ -86,15 +86,17 @@ describe('regctl login', () => {
   it('on a terminal asks for what the flags leave out', async () => {
     const t = await testDeps({ tty: true });
     const stdin = t.deps.stdin as NodeJS.WritableStream & typeof t.deps.stdin;
+    // Each answer goes in once its prompt is on screen, as a person would type it.
     const answering = (async () => {
-      for (const [prompt, answer] of [[/Username/, USER], [/Password/, PASSWORD]] as const) {
-        for (let i = 0; i < 200 && !prompt.test(t.stderr()); i++) await new Promise((r) => setTimeout(r, 10));
+      for (const [prompt, answer] of [['Username for', USER], ['Password:', PASSWORD]] as const) {
+        for (let i = 0; i < 500 && !t.stderr().includes(prompt); i++) await new Promise((r) => setTimeout(r, 10));
         stdin.write(`${answer}\n`);
       }
     })();
     const result = await runLogin(host, {}, t.deps);
     await answering;
     expect(result.username).toBe(USER);
+    expect(t.stderr()).toContain(`Password: ${'*'.repeat(PASSWORD.length)}`);
     expect(t.stderr()).not.toContain(PASSWORD);
     expect(t.stdout()).toBe('');
     expect(await t.deps.dockerConfig.get(host)).toEqual({ username: USER, password: PASSWORD });
