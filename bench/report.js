@@ -1,9 +1,10 @@
 // Turns measurements into rows judged against the issue's targets, and renders them.
 
 /**
- * @typedef {{ ratio: number } | { maxMiB: number }} Target
+ * @typedef {{ ratio: number } | { maxRatio: number } | { maxMiB: number }} Target
  * @typedef {{ key: string, label: string, target?: Target }} Metric
- * @typedef {Metric & { regctl: number, cncf?: number, ratio?: number, pass?: boolean }} Row
+ * @typedef {Metric & { regctl: number, cncf?: number, skopeo?: number, ratio?: number, pass?: boolean }} Row
+ * @typedef {'cncf' | 'skopeo'} Versus the other column: the CNCF registry, or skopeo for copies
  */
 
 /** @type {Metric[]} */
@@ -18,19 +19,27 @@ export const METRICS = [
 ];
 
 /**
- * @param {Record<string, { regctl: number, cncf?: number }>} figures by metric key
+ * Seconds, so lower is better: the target is a ceiling on regctl/skopeo.
+ * @type {Metric[]}
+ */
+export const COPY_METRICS = [{ key: 'copy', label: 'copy 5-layer image, 5 × 20 MiB (s)', target: { maxRatio: 1 } }];
+
+/**
+ * @param {Record<string, { regctl: number, cncf?: number, skopeo?: number }>} figures by metric key
+ * @param {Metric[]} [metrics]
+ * @param {Versus} [versus]
  * @returns {Row[]}
  */
-export function judge(figures) {
-  return METRICS.map((metric) => {
-    const { regctl, cncf } = figures[metric.key];
-    const ratio = cncf ? regctl / cncf : undefined;
+export function judge(figures, metrics = METRICS, versus = 'cncf') {
+  return metrics.map((metric) => {
+    const { regctl, [versus]: other } = figures[metric.key];
+    const ratio = other ? regctl / other : undefined;
     const target = metric.target;
     /** @type {boolean | undefined} */
     let pass;
     if (target && 'maxMiB' in target) pass = regctl <= target.maxMiB;
-    else if (target && ratio !== undefined) pass = ratio >= target.ratio;
-    return { ...metric, regctl, cncf, ratio, pass };
+    else if (target && ratio !== undefined) pass = 'maxRatio' in target ? ratio <= target.maxRatio : ratio >= target.ratio;
+    return { ...metric, regctl, [versus]: other, ratio, pass };
   });
 }
 
@@ -40,7 +49,8 @@ const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 /** @param {Row} row */
 function targetText(row) {
   if (!row.target) return '';
-  return 'maxMiB' in row.target ? `≤ ${row.target.maxMiB} MiB` : `≥ ${row.target.ratio}×`;
+  if ('maxMiB' in row.target) return `≤ ${row.target.maxMiB} MiB`;
+  return 'maxRatio' in row.target ? `≤ ${row.target.maxRatio}×` : `≥ ${row.target.ratio}×`;
 }
 
 /** @param {Row} row */
@@ -50,16 +60,20 @@ function verdict(row) {
   return row.pass ? 'pass' : 'FAIL';
 }
 
+const VERSUS_NAME = { cncf: 'CNCF', skopeo: 'skopeo' };
+
 /**
  * @param {Row[]} rows
+ * @param {Versus} [versus]
  * @returns {string}
  */
-export function renderTable(rows) {
-  const header = ['metric', 'regctl', 'CNCF', 'regctl/CNCF', 'target', ''];
+export function renderTable(rows, versus = 'cncf') {
+  const name = VERSUS_NAME[versus];
+  const header = ['metric', 'regctl', name, `regctl/${name}`, 'target', ''];
   const body = rows.map((row) => [
     row.label,
     fmt(row.regctl),
-    row.cncf === undefined ? '—' : fmt(row.cncf),
+    row[versus] === undefined ? '—' : fmt(/** @type {number} */ (row[versus])),
     row.ratio === undefined ? '—' : `${row.ratio.toFixed(2)}×`,
     targetText(row),
     verdict(row),

@@ -5,8 +5,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeBlob, pull, pushChunked, pushMonolithic } from './blobs.js';
+import { measureCopy, skopeoMissing } from './copy.js';
 import { CONNECTIONS, loadManifest, makeImage, pushImage, putManifests } from './manifests.js';
-import { judge, renderTable } from './report.js';
+import { COPY_METRICS, judge, renderTable } from './report.js';
 import { rssMonitor } from './rss.js';
 import { startCncf, startRegctl } from './servers.js';
 
@@ -66,6 +67,18 @@ const mapValues = (byName, f) => Object.fromEntries(Object.entries(byName).map((
 
 /** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Into fresh destinations, one per tool, so neither copy finds blobs the other wrote.
+ * @param {string} source
+ */
+async function copyAgainstSkopeo(source) {
+  const regctlTarget = await startRegctl(await tempDir('copy-regctl-'));
+  cleanups.push(regctlTarget.stop);
+  const skopeoTarget = await startRegctl(await tempDir('copy-skopeo-'));
+  cleanups.push(skopeoTarget.stop);
+  return measureCopy({ source, targets: { regctl: regctlTarget.url, skopeo: skopeoTarget.url }, rounds: settings.rounds, log });
+}
 
 async function main() {
   const loadAtStart = loadavg()[0];
@@ -148,6 +161,10 @@ async function main() {
     (p) => `${p.rps.toFixed(0)} PUT/s (${p.puts} puts, ${p.failures} failures)${p.firstFailure ? `: ${p.firstFailure}` : ''}`,
   );
 
+  const skopeoSkipped = skopeoMissing();
+  const copySeconds = skopeoSkipped ? undefined : await copyAgainstSkopeo(regctl.url);
+  const copyRows = copySeconds ? judge({ copy: mapValues(copySeconds, median) }, COPY_METRICS, 'skopeo') : [];
+
   /** @param {Record<string, number>} byName */
   const columns = (byName) => ({ regctl: byName.regctl, cncf: byName.cncf });
   const rows = judge({
@@ -167,6 +184,7 @@ async function main() {
       rows,
       samples: throughput,
       load: { get, head, put },
+      copy: copySeconds ? { rows: copyRows, samples: copySeconds } : { skipped: skopeoSkipped },
       regctlMemory: { maxVmRSS: memory.maxRss, vmHWM: memory.hwm },
       loadAverage: { start: loadAtStart, end: loadavg()[0], cpus: availableParallelism() },
     };
@@ -177,6 +195,7 @@ async function main() {
     '',
     renderTable(rows),
     '',
+    ...(copyRows.length ? [renderTable(copyRows, 'skopeo'), ''] : []),
     `${settings.blobSize / MiB} MiB blobs, median of ${settings.rounds} round(s); MB = 10^6 bytes; ` +
       `GET/HEAD: ${CONNECTIONS} connections × ${settings.loadSeconds} s, 2xx replies only; PUT: ${settings.putSeconds} s.`,
     `regctl VmHWM after the blob phase: ${(memory.hwm / MiB).toFixed(1)} MiB.`,
@@ -184,6 +203,8 @@ async function main() {
     `1-min load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end, on ${availableParallelism()} CPUs.`,
   ];
   if ('skipped' in cncf) lines.push(`CNCF column skipped: ${cncf.skipped}.`);
+  if (copySeconds) lines.push(`copy: median of ${settings.rounds} round(s), seconds from spawn to exit, each tool into its own fresh registry.`);
+  else lines.push(`copy vs skopeo skipped: ${skopeoSkipped}.`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

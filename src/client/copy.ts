@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { setMaxListeners } from 'node:events';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { DigestInvalid, SizeInvalid } from '../oci/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { mapLimit } from '../util/concurrency.js';
@@ -56,6 +57,8 @@ export async function copyImage(
   const concurrency = options.concurrency ?? DEFAULT_COPY_CONCURRENCY;
   const failed = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  // Every request in flight listens on it: a GET and a PUT per blob, and the manifest reads.
+  setMaxListeners(2 * concurrency + 10, signal);
   const emit = options.onEvent ?? (() => undefined);
 
   const plan = new CopyPlan(source, concurrency, signal);
@@ -117,19 +120,33 @@ function blobTransfer(
     if ((await client.headBlob(repository, digest, signal)) !== undefined) return 'exists';
     if (sameRegistry && (await client.mountBlob(repository, digest, source.repository, signal))) return 'mounted';
     // A factory of lazy streams: a PUT that must be sent again (retry, auth challenge) fetches afresh.
-    await client.pushBlob(repository, digest, size, () => lazyStream(() => openBlob(source, digest, size, signal)), { signal, onProgress });
+    // Progress is counted in our own stream: pushBlob's onProgress pipes, and pipe() drops source errors.
+    await client.pushBlob(repository, digest, size, () => lazyStream(() => openBlob(source, digest, size, signal, onProgress)), { signal });
     return 'copied';
   };
 }
 
-async function openBlob(source: RepositoryOn, digest: string, size: number, signal: AbortSignal): Promise<Readable> {
+async function openBlob(
+  source: RepositoryOn,
+  digest: string,
+  size: number,
+  signal: AbortSignal,
+  onProgress: (bytes: number) => void,
+): Promise<Readable> {
   const blob = await source.client.getBlob(source.repository, digest, signal);
   // Caught here, or the upload would fail on a Content-Length mismatch that names no blob.
   if (blob.size >= 0 && blob.size !== size) {
     blob.stream.destroy();
     throw new SizeInvalid(`${where(source, digest)} is ${blob.size} bytes, but its descriptor says ${size}`);
   }
-  return blob.stream;
+  // pipeline, not pipe: a digest mismatch at the end of the source must fail the upload, not stall it.
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onProgress(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  return pipeline(blob.stream, counted, () => undefined);
 }
 
 function where(on: RepositoryOn, reference: string): string {

@@ -1,6 +1,8 @@
 import { buffer } from 'node:stream/consumers';
+import { OciError } from '../oci/errors.js';
 import { MediaTypes, parseManifest, type Descriptor, type Manifest, type Platform } from '../oci/manifest.js';
 import type { RegistryClient } from './client.js';
+import { ProtocolError } from './errors.js';
 
 /** What `regctl inspect` reports about a manifest; the same shape is its --json output. */
 export type Inspection = ImageInspection | IndexInspection;
@@ -8,7 +10,7 @@ export type Inspection = ImageInspection | IndexInspection;
 interface Common {
   digest: string;
   mediaType: string;
-  /** Bytes of all distinct content the reference reaches: manifests, configs, layers. */
+  /** Bytes of all distinct content the reference reaches in the registry: manifests, configs, layers. */
   size: number;
   artifactType?: string;
   subject?: Descriptor;
@@ -29,10 +31,12 @@ export interface IndexInspection extends Common {
 export interface ChildSummary {
   digest: string;
   mediaType: string;
-  /** The child's own total: its manifest and everything it reaches. */
+  /** The child's own total: its manifest and everything it reaches (its descriptor's size when missing). */
   size: number;
   platform?: Platform;
   artifactType?: string;
+  /** The registry does not have it: indexes may list platforms that were never pushed, or were deleted. */
+  missing?: true;
 }
 
 /** The parts of an image config (OCI or Docker) people look for. */
@@ -68,25 +72,33 @@ export async function inspectManifest(client: RegistryClient, repo: string, refe
     // Before artifactType existed, artifacts were told apart by their config's media type.
     const configType = manifest.config.mediaType;
     const artifactType = common.artifactType ?? (IMAGE_CONFIG_TYPES.has(configType) || configType === MediaTypes.ociEmpty ? undefined : configType);
-    return { ...common, ...(artifactType ? { artifactType } : {}), kind: 'image', size: total(content), config, layers: manifest.layers };
+    return { kind: 'image', ...common, ...(artifactType ? { artifactType } : {}), size: total(content), config, layers: manifest.layers };
   }
 
-  const children = await mapLimited(manifest.manifests, CHILD_CONCURRENCY, (d) => contentOf(client, repo, d, 1, signal));
+  const children = await mapLimited(manifest.manifests, CHILD_CONCURRENCY, (d) => contentOf(client, repo, d, 1, signal).catch(missing));
   const content = new Map([[top.digest, top.size]]);
-  for (const child of children) for (const [digest, size] of child) content.set(digest, size);
+  for (const child of children) for (const [digest, size] of child ?? []) content.set(digest, size);
   const manifests = manifest.manifests.map((d, i): ChildSummary => {
-    const summary: ChildSummary = { digest: d.digest, mediaType: d.mediaType, size: total(children[i]!) };
+    const child = children[i];
+    const summary: ChildSummary = { digest: d.digest, mediaType: d.mediaType, size: child ? total(child) : d.size };
     if (d.platform) summary.platform = d.platform;
     if (d.artifactType) summary.artifactType = d.artifactType;
+    if (!child) summary.missing = true;
     return summary;
   });
-  return { ...common, kind: 'index', size: total(content), manifests };
+  return { kind: 'index', ...common, size: total(content), manifests };
 }
 
 /** `os/architecture[/variant]`, the way Docker writes platforms. */
 export function formatPlatform(p: Partial<Platform> | undefined): string | undefined {
   if (!p?.os && !p?.architecture) return undefined;
   return [p.os ?? '?', p.architecture ?? '?', ...(p.variant ? [p.variant] : [])].join('/');
+}
+
+/** A child the registry lacks (404) is reported as missing rather than failing the whole inspection. */
+function missing(err: unknown): undefined {
+  if (err instanceof OciError && err.status === 404) return undefined;
+  throw err;
 }
 
 /** Every distinct digest a descriptor reaches, with its size. */
@@ -116,11 +128,18 @@ function total(content: Map<string, number>): number {
 async function readImageConfig(client: RegistryClient, repo: string, config: Descriptor, signal?: AbortSignal): Promise<ImageConfigSummary> {
   if (!IMAGE_CONFIG_TYPES.has(config.mediaType) || config.size > MAX_CONFIG_BYTES) return {};
   const blob = await client.getBlob(repo, config.digest, signal);
-  return summariseConfig(JSON.parse((await buffer(blob.stream)).toString('utf8')) as unknown);
+  const text = (await buffer(blob.stream)).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(`the image config ${config.digest} is not JSON`);
+  }
+  return summariseConfig(json);
 }
 
 /** Picks the summary out of a config, ignoring fields of the wrong type rather than failing on them. */
-export function summariseConfig(json: unknown): ImageConfigSummary {
+function summariseConfig(json: unknown): ImageConfigSummary {
   if (!isRecord(json)) return {};
   const inner = isRecord(json.config) ? json.config : {};
   const summary: ImageConfigSummary = {};

@@ -93,7 +93,9 @@ export class Transport {
       try {
         res = await this.authorized(req);
       } catch (err) {
-        if (attempt < retries && isRetryable(err) && !req.signal?.aborted && replayable(req.body)) {
+        // A POST or PATCH may have reached the server before the connection broke: never send it twice.
+        const idempotent = req.method === 'GET' || req.method === 'HEAD';
+        if (attempt < retries && idempotent && isRetryable(err) && !req.signal?.aborted) {
           await this.backoff(attempt);
           continue;
         }

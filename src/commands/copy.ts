@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
 import { createOutput } from '../cli/output.js';
 import { addRemoteOptions, connectionOptions, parsePositiveInt, parseReference, REFERENCE_HELP, type RemoteFlags } from '../cli/remote.js';
@@ -65,7 +65,7 @@ export function registerCopy(program: Command, deps: CliDeps): void {
       .command('copy <source> <destination>')
       .description('copy an image or index, with all it references, between repositories on one or two registries')
       .option('--referrers', 'also copy the manifests that refer to it (signatures, SBOMs, attestations), recursively')
-      .option('--concurrency <n>', `blobs to copy at once (default ${DEFAULT_COPY_CONCURRENCY})`, parsePositiveInt)
+      .addOption(new Option('--concurrency <n>', 'blobs to copy at once').argParser(parsePositiveInt).default(DEFAULT_COPY_CONCURRENCY))
       .addHelpText(
         'after',
         `\nA destination without a tag gets the source's tag; a source by digest is copied by digest. Blobs the ` +

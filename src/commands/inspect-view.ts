@@ -21,7 +21,10 @@ export function renderInspection(reference: string, inspection: Inspection, styl
 }
 
 function sizeParts(inspection: Inspection): string {
-  if (inspection.kind === 'index') return `index and ${plural(inspection.manifests.length, 'manifest')}`;
+  if (inspection.kind === 'index') {
+    const missing = inspection.manifests.filter((m) => m.missing).length;
+    return `index and ${plural(inspection.manifests.length, 'manifest')}${missing ? `, ${missing} not in the registry` : ''}`;
+  }
   return `manifest, config and ${plural(inspection.layers.length, 'layer')}`;
 }
 
@@ -51,7 +54,7 @@ function layersTable(image: ImageInspection, style: ChalkInstance): string {
 function platformsTable(index: IndexInspection, style: ChalkInstance): string {
   const title = style.bold('Manifests');
   if (index.manifests.length === 0) return `${title}\n(none)`;
-  const rows = index.manifests.map((m) => [formatPlatform(m.platform) ?? m.artifactType ?? '-', m.digest, formatBytes(m.size)]);
+  const rows = index.manifests.map((m) => [formatPlatform(m.platform) ?? m.artifactType ?? '-', m.digest, m.missing ? 'not in the registry' : formatBytes(m.size)]);
   return `${title}\n${formatTable(['PLATFORM', 'DIGEST', 'SIZE'], rows, style)}`;
 }
 

@@ -30,26 +30,24 @@ export async function runDigest(input: string, flags: RemoteFlags, deps: CliDeps
 }
 
 export function registerInspect(program: Command, deps: CliDeps): void {
-  addRemoteOptions(
-    program
-      .command('inspect <reference>')
-      .description('show a manifest: digest, media type, size, platforms of an index, config and layers of an image')
-      .addHelpText('after', `\nWithout a tag or digest the tag is "latest". ${REFERENCE_HELP}`),
-  ).action(async (reference: string, flags: RemoteFlags) => {
-    const result = await withSpinner(`inspecting ${reference}`, flags, deps, () => runInspect(reference, flags, deps));
-    const { reference: shown, ...inspection } = result;
-    outputFor(flags, deps).result(result, () =>
-      renderInspection(shown, inspection, styleFor(deps.stdout, deps.env)),
-    );
-  });
-
-  addRemoteOptions(
-    program
-      .command('digest <reference>')
-      .description("print a manifest's digest")
-      .addHelpText('after', `\nWithout a tag or digest the tag is "latest". ${REFERENCE_HELP}`),
-  ).action(async (reference: string, flags: RemoteFlags) => {
+  referenceCommand(program, 'inspect', 'show a manifest: digest, media type, size, platforms of an index, config and layers of an image').action(
+    async (reference: string, flags: RemoteFlags) => {
+      const result = await withSpinner(`inspecting ${reference}`, flags, deps, () => runInspect(reference, flags, deps));
+      const { reference: shown, ...inspection } = result;
+      outputFor(flags, deps).result(result, () => renderInspection(shown, inspection, styleFor(deps.stdout, deps.env)));
+    },
+  );
+  referenceCommand(program, 'digest', "print a manifest's digest").action(async (reference: string, flags: RemoteFlags) => {
     const result = await runDigest(reference, flags, deps);
     outputFor(flags, deps).result(result, () => result.digest);
   });
+}
+
+function referenceCommand(program: Command, name: string, description: string): Command {
+  return addRemoteOptions(
+    program
+      .command(`${name} <reference>`)
+      .description(description)
+      .addHelpText('after', `\nWithout a tag or digest the tag is "latest". ${REFERENCE_HELP}`),
+  );
 }

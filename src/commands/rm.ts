@@ -41,6 +41,7 @@ const READ_ONLY =
 export async function runRm(inputs: string[], flags: RemoteFlags, deps: CliDeps): Promise<RmResult> {
   // All references are checked before anything is deleted, so a typo never leaves a half-done run.
   const refs = inputs.map((input) => removable(input, deps));
+  // Read once for every registry: --password-stdin can be consumed only once.
   const options = await connectionOptions(flags, deps);
   const clients = new Map<string, RegistryClient>();
   try {
@@ -57,7 +58,7 @@ export async function runRm(inputs: string[], flags: RemoteFlags, deps: CliDeps)
   }
 }
 
-export function isFailure(outcome: RmOutcome): outcome is RmFailed {
+function isFailure(outcome: RmOutcome): outcome is RmFailed {
   return 'error' in outcome;
 }
 

@@ -31,10 +31,13 @@ interface Captured {
   stderr: () => string;
 }
 
-/** Deps for in-process runs: no host Docker config or CAs, output captured, stderr a TTY if asked. */
+/** The cursor calls ora makes on a terminal, as no-ops: enough of tty.WriteStream for a spinner. */
+const TERMINAL = { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+
+/** Deps for in-process runs: no host Docker config or CAs, output captured, stderr a terminal if asked. */
 function testDeps(options: { tty?: boolean } = {}): Captured {
   const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
+  const stderr = Object.assign(new PassThrough(), options.tty ? TERMINAL : { isTTY: false });
   let out = '';
   let err = '';
   stdout.on('data', (d) => (out += d));
