@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import { ociErrorFromBody } from '../oci/errors.js';
 import type { GcReport } from '../registry/gc/report.js';
 import type { GcRequest } from '../server/handlers/admin.js';
@@ -7,6 +6,8 @@ import { ConnectionError, ProtocolError } from './errors.js';
 /** Runs a collection inside a running `regctl serve` (POST /admin/gc) and returns its report. */
 export async function remoteGc(baseUrl: string, options: GcRequest, signal?: AbortSignal): Promise<GcReport> {
   const url = new URL('/admin/gc', baseUrl);
+  // Loaded here: `regctl gc` on a root never needs an HTTP client.
+  const { request } = await import('undici');
   let res;
   try {
     res = await request(url, {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ociErrorFromBody, OciError } from '../oci/errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import type { CredentialSource, Credentials } from './credentials.js';
@@ -62,7 +62,7 @@ interface Token {
  */
 export class Transport {
   readonly origin: string;
-  private readonly dispatcher: Dispatcher;
+  private readonly dispatcher: Promise<Dispatcher>;
   private readonly ownsDispatcher: boolean;
   private readonly tokens = new Map<string, Token>();
   private challenge: Challenge | undefined;
@@ -71,19 +71,22 @@ export class Transport {
   constructor(private readonly options: TransportOptions) {
     this.origin = `${options.scheme}://${options.registry}`;
     this.ownsDispatcher = !options.dispatcher;
-    const base =
-      options.dispatcher ??
-      new Agent({
-        connections: 16,
-        keepAliveTimeout: 30_000,
-        connect: { ca: options.tls?.ca, rejectUnauthorized: !options.tls?.insecure },
-      });
-    // Registries send blob GETs to storage or a CDN (Docker Hub does); undici drops Authorization when the origin changes.
-    this.dispatcher = base.compose(interceptors.redirect({ maxRedirections: 5 }));
+    // undici is loaded on first use: commands that never talk HTTP start faster without it.
+    this.dispatcher = import('undici').then(({ Agent, interceptors }) => {
+      const base =
+        options.dispatcher ??
+        new Agent({
+          connections: 16,
+          keepAliveTimeout: 30_000,
+          connect: { ca: options.tls?.ca, rejectUnauthorized: !options.tls?.insecure },
+        });
+      // Registries send blob GETs to storage or a CDN (Docker Hub does); undici drops Authorization when the origin changes.
+      return base.compose(interceptors.redirect({ maxRedirections: 5 }));
+    });
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (this.ownsDispatcher) await (await this.dispatcher).close();
   }
 
   async request(req: TransportRequest): Promise<TransportResponse> {
@@ -144,12 +147,12 @@ export class Transport {
     return second;
   }
 
-  private send(req: TransportRequest, authorization: string | undefined): Promise<TransportResponse> {
+  private async send(req: TransportRequest, authorization: string | undefined): Promise<TransportResponse> {
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'regctl', ...req.headers };
     if (authorization) headers.authorization = authorization;
     const url = req.path.startsWith('http://') || req.path.startsWith('https://') ? new URL(req.path) : new URL(req.path, this.origin);
     const body = typeof req.body === 'function' ? req.body() : req.body;
-    return this.dispatcher.request({
+    return (await this.dispatcher).request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: req.method as Dispatcher.HttpMethod,
@@ -189,7 +192,7 @@ export class Transport {
     if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     let res: TransportResponse;
     try {
-      res = await this.dispatcher.request({
+      res = await (await this.dispatcher).request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: 'GET',

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { remoteGc } from '../client/admin.js';
-import { canPrompt, confirm } from '../cli/confirm.js';
+import { canPrompt, confirm } from '../cli/prompt.js';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, UsageError } from '../cli/errors.js';
 import { createOutput } from '../cli/output.js';
@@ -67,7 +67,9 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
   if (!options.dryRun && !flags.yes && canPrompt(deps)) {
     const preview = await run({ ...options, dryRun: true });
     deps.stderr.write(`${formatReport(target, preview, styleFor(deps.stderr, deps.env))}\n`);
-    if (!(await confirm(deps, `Delete ${preview.summary.blobsRemoved} blobs and ${preview.summary.manifestsRemoved} manifests now?`))) return undefined;
+    if (!(await confirm(deps, `Delete ${preview.summary.blobsRemoved} blobs and ${preview.summary.manifestsRemoved} manifests now?`, 'garbage collection cancelled; nothing was removed'))) {
+      return undefined;
+    }
   }
   return { target, report: await run(options) };
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { PassThrough } from 'node:stream';
-import inquirer from 'inquirer';
 import type { CliDeps } from '../cli/deps.js';
-import { CliError, UsageError } from '../cli/errors.js';
+import { ask } from '../cli/prompt.js';
+import { UsageError } from '../cli/errors.js';
 import { addRemoteOptions, connectionOptions, parseRegistry, readStdin, type RemoteFlags } from '../cli/remote.js';
 import { connect } from '../client/connect.js';
 import type { Credentials } from '../client/credentials.js';
@@ -59,38 +58,19 @@ async function askCredentials(registry: string, flags: RemoteFlags, deps: CliDep
   let username = flags.username;
   if (!username && terminal) {
     const stored = await deps.dockerConfig.get(registry);
-    username = await ask(deps, { type: 'input', message: `Username for ${registry}:`, default: stored?.username });
+    username = await ask(deps, { type: 'input', message: `Username for ${registry}:`, default: stored?.username }, 'login cancelled');
   }
   if (!username) throw new UsageError('no terminal to ask for the username: pass -u NAME (and the password with --password-stdin)');
 
   let password = flags.passwordStdin ? await readStdin(deps) : deps.env.REGCTL_PASSWORD || undefined;
   if (password === undefined && terminal) {
-    password = await ask(deps, { type: 'password', message: 'Password:' });
+    password = await ask(deps, { type: 'password', message: 'Password:' }, 'login cancelled');
   }
   if (password === undefined) {
     throw new UsageError(`no terminal to ask for the password: pipe it in, e.g. printf '%s' "$PASSWORD" | regctl login -u ${username} --password-stdin ${registry}`);
   }
   if (password === '') throw new UsageError('the password is empty');
   return { username, password };
-}
-
-/** One inquirer question on stderr; Ctrl-C at it is the person's choice, not a crash. */
-async function ask(deps: CliDeps, question: { type: 'input' | 'password'; message: string; default?: string }): Promise<string> {
-  // Inquirer ends its output after each question; stderr has to outlive it.
-  const output = new PassThrough();
-  output.pipe(deps.stderr, { end: false });
-  const prompt = inquirer.createPromptModule({ input: deps.stdin, output });
-  try {
-    const answers = await prompt([
-      question.type === 'password'
-        ? { type: 'password', name: 'value', message: question.message, mask: '*' }
-        : { type: 'input', name: 'value', message: question.message, default: question.default },
-    ]);
-    return String(answers.value);
-  } catch (err) {
-    if ((err as Error)?.name === 'ExitPromptError') throw new CliError('login cancelled');
-    throw err;
-  }
 }
 
 export function registerLogin(program: Command, deps: CliDeps): void {

@@ -1,4 +1,3 @@
-import ora from 'ora';
 import type { CliDeps } from '../cli/deps.js';
 import { createOutput, type Output } from '../cli/output.js';
 
@@ -13,6 +12,7 @@ export function outputFor(flags: { json?: boolean }, deps: CliDeps): Output {
 export async function withSpinner<T>(text: string, flags: { json?: boolean }, deps: CliDeps, work: () => Promise<T>): Promise<T> {
   if (flags.json || !deps.stderr.isTTY) return work();
   // Keeping stdin untouched matters when a prompt may follow on the same terminal.
+  const { default: ora } = await import('ora');
   const spinner = ora({ text, stream: deps.stderr, discardStdin: false }).start();
   try {
     return await work();

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
+
+// Loaded only when a config file exists: most runs have none, and every command pays for imports.
+const requireLazily = createRequire(import.meta.url);
 
 /** regctl's own settings for its client commands (`$XDG_CONFIG_HOME/regctl/config.yml`). */
 export interface UserConfig {
@@ -21,6 +24,7 @@ export function loadUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
   } catch {
     return {};
   }
+  const { parse } = requireLazily('yaml') as typeof import('yaml');
   const value = parse(text) as unknown;
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: expected a mapping of settings`);

@@ -1,4 +1,8 @@
-import { pino, type Logger as PinoLogger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger as PinoLogger } from 'pino';
+
+// pino is loaded only for --log-format json; every command pays for what the CLI imports.
+const requireLazily = createRequire(import.meta.url);
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -45,6 +49,7 @@ export function createLogger(options: { level: LogLevel; format: LogFormat; writ
 }
 
 function pinoLogger(level: LogLevel): Logger {
+  const { pino } = requireLazily('pino') as typeof import('pino');
   const log: PinoLogger = pino(
     { level, base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     pino.destination({ dest: 2, sync: false, minLength: 4096 }),
