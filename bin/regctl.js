@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import '../dist/cli/main.js';
+// libuv's 4 threads run every file operation; fsyncs of concurrent pushes and garbage collection's
+// thousands of small reads wait behind each other with fewer. Set before the first file operation.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+await import('../dist/cli/main.js');

@@ -100,34 +100,46 @@ function summary(r: CopyResult, seconds: number, style: ChalkInstance): string {
 
 const OUTCOME_COLOUR = { copied: 'green', exists: 'dim', mounted: 'cyan' } as const satisfies Record<BlobOutcome, keyof ChalkInstance>;
 
-/** A spinner with the running totals, and a line above it for each blob and manifest as it lands. */
+/**
+ * A line for each blob and manifest as it lands, under a spinner with the running totals where the
+ * terminal can redraw one: ora never finishes clearing on a terminal that reports 0 columns (`script`,
+ * some CI runners), and TERM=dumb cannot move the cursor.
+ */
 async function progressDisplay(deps: CliDeps, style: ChalkInstance): Promise<{ onEvent: (e: CopyEvent) => void; stop: () => void }> {
-  // Loaded only for a terminal: scripts and --json do not pay for it at startup.
-  const { default: ora } = await import('ora');
-  const spinner = ora({ stream: deps.stderr, isEnabled: true, discardStdin: false, text: 'reading manifests' }).start();
+  const columns = (deps.stderr as { columns?: number }).columns ?? 0;
+  // Loaded only when it spins: scripts and --json do not pay for it at startup.
+  const spinner =
+    columns > 0 && deps.env.TERM !== 'dumb'
+      ? (await import('ora'))
+          .default({ stream: deps.stderr, isEnabled: true, discardStdin: false, color: style.level > 0 && 'cyan', text: 'reading manifests' })
+          .start()
+      : undefined;
   const totals = { blobs: 0, bytes: 0 };
   const done = { blobs: 0, bytes: 0 };
+  const status = (text: string): void => {
+    if (spinner) spinner.text = text;
+  };
   const line = (text: string): void => {
-    spinner.clear();
+    spinner?.clear();
     deps.stderr.write(`${text}\n`);
-    spinner.render();
+    spinner?.render();
   };
   const counts = (): string => `blobs ${done.blobs}/${totals.blobs}, ${formatBytes(done.bytes)} of ${formatBytes(totals.bytes)}`;
   const onEvent = (event: CopyEvent): void => {
     switch (event.type) {
       case 'planned':
         Object.assign(totals, { blobs: event.blobs, bytes: event.bytes });
-        spinner.text = counts();
+        status(counts());
         break;
       case 'bytes':
         done.bytes += event.bytes;
-        spinner.text = counts();
+        status(counts());
         break;
       case 'blob': {
         const { digest, size } = event.descriptor;
         done.blobs++;
         if (event.outcome !== 'copied') done.bytes += size;
-        spinner.text = done.blobs === totals.blobs ? 'pushing manifests' : counts();
+        status(done.blobs === totals.blobs ? 'pushing manifests' : counts());
         line(`  ${style.dim(shortDigest(digest))}  ${formatBytes(size).padStart(8)}  ${style[OUTCOME_COLOUR[event.outcome]](event.outcome)}`);
         break;
       }
@@ -136,7 +148,7 @@ async function progressDisplay(deps: CliDeps, style: ChalkInstance): Promise<{ o
         break;
     }
   };
-  return { onEvent, stop: () => spinner.stop() };
+  return { onEvent, stop: () => spinner?.stop() };
 }
 
 function shortDigest(digest: string): string {

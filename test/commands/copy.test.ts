@@ -31,13 +31,13 @@ interface Captured {
   stderr: () => string;
 }
 
-/** The cursor calls ora makes on a terminal, as no-ops: enough of tty.WriteStream for a spinner. */
-const TERMINAL = { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+/** A terminal this wide, with the cursor calls ora makes as no-ops: enough of tty.WriteStream for a spinner. */
+const terminal = (columns: number) => ({ isTTY: true, columns, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
 
-/** Deps for in-process runs: no host Docker config or CAs, output captured, stderr a terminal if asked. */
-function testDeps(options: { tty?: boolean } = {}): Captured {
+/** Deps for in-process runs: no host Docker config or CAs, output captured, stderr a terminal of `columns` if given. */
+function testDeps(options: { columns?: number } = {}): Captured {
   const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), options.tty ? TERMINAL : { isTTY: false });
+  const stderr = Object.assign(new PassThrough(), options.columns === undefined ? { isTTY: false } : terminal(options.columns));
   let out = '';
   let err = '';
   stdout.on('data', (d) => (out += d));
@@ -241,21 +241,25 @@ describe('regctl copy', () => {
     const repo = uniqueRepo('copy');
     const image = buildImage({ layers: 2 });
     await pushImage(a.http, repo, image, 'v1');
-    const run = async (args: string[], tty: boolean): Promise<Captured> => {
-      const captured = testDeps({ tty });
-      await createProgram(captured.deps).parseAsync(['node', 'regctl', 'copy', ...args]);
+    const run = async (args: string[], columns?: number): Promise<Captured> => {
+      const captured = testDeps({ columns });
+      await createProgram(captured.deps).parseAsync(['node', 'regctl', 'copy', `${a.reg.host}/${repo}:v1`, ...args]);
       return captured;
     };
 
-    const terminal = await run([`${a.reg.host}/${repo}:v1`, `${b.reg.host}/${repo}-tty`], true);
-    expect(terminal.stderr()).toMatch(/sha256:[0-9a-f]{12} +[0-9.]+ kB +copied/);
-    expect(terminal.stdout()).toMatch(/^Copied .* in [0-9.]+ s\n {2}digest +sha256:/);
+    const spinning = await run([`${b.reg.host}/${repo}-tty`], 100);
+    expect(spinning.stderr()).toMatch(/sha256:[0-9a-f]{12} +[0-9.]+ kB +copied/);
+    expect(spinning.stdout()).toMatch(/^Copied .* in [0-9.]+ s\n {2}digest +sha256:/);
 
-    const piped = await run([`${a.reg.host}/${repo}:v1`, `${b.reg.host}/${repo}-tty`], false);
+    // A pty that reports no size (script(1), some CI runners): lines, no spinner, and no hang.
+    const sizeless = await run([`${b.reg.host}/${repo}-tty`], 0);
+    expect(sizeless.stderr()).toMatch(/sha256:[0-9a-f]{12} +[0-9.]+ kB +exists/);
+
+    const piped = await run([`${b.reg.host}/${repo}-tty`]);
     expect(piped.stderr()).toBe('');
     expect(piped.stdout()).toMatch(/3 already there/);
 
-    const scripted = await run([`${a.reg.host}/${repo}:v1`, `${b.reg.host}/${repo}-tty`, '--json'], true);
+    const scripted = await run([`${b.reg.host}/${repo}-tty`, '--json'], 100);
     expect(scripted.stderr()).toBe('');
     expect(JSON.parse(scripted.stdout())).toMatchObject({ digest: image.manifest.digest, blobs: { skipped: 3 } });
   });

@@ -2,7 +2,7 @@ import { ignoreNotFound, type StorageDriver } from '../../storage/driver.js';
 import * as paths from '../../storage/paths.js';
 import { listRepositoryDirs } from '../catalog.js';
 import type { GcCoordinator } from './coordinator.js';
-import { listBlobs, type BlobEntry } from './inventory.js';
+import { listBlobDigests, statBlobs, type BlobEntry } from './inventory.js';
 import { mark, type Chain, type MarkResult } from './mark.js';
 import { listDigestDirs } from '../links.js';
 import type { GcReport, KeptReason, RemovedBlob } from './report.js';
@@ -35,23 +35,21 @@ export async function collectGarbage(driver: StorageDriver, options: GcOptions, 
     const repositories = await listRepositoryDirs(driver, ['_manifests', '_layers', '_uploads']);
     const marks = await mark(driver, repositories, { deleteUntagged: options.deleteUntagged, youngSince });
     const layerLinks = await listLayerLinks(driver, repositories);
-    const blobs = await listBlobs(driver);
+    // Kept blobs are sized from their descriptors; only the others are stat'ed (for time and size).
+    const digests = await listBlobDigests(driver);
+    const unreferenced = await statBlobs(driver, digests.filter((d) => !marks.blobs.has(d)));
     const kept = new Map<string, KeptReason>();
     const candidates: BlobEntry[] = [];
-    let bytesKept = 0;
-    for (const blob of blobs) {
-      const reason = marks.blobs.has(blob.digest)
-        ? undefined
-        : blob.modTime >= youngSince
-          ? 'written within the grace period'
-          : (await linkedSince(driver, layerLinks.get(blob.digest) ?? [], blob.digest, youngSince))
-            ? 'linked into a repository within the grace period'
-            : 'candidate';
-      if (reason === 'candidate') candidates.push(blob);
-      else {
-        bytesKept += blob.size;
-        if (reason) kept.set(blob.digest, reason);
+    let bytesKept = digests.reduce((n, d) => n + (marks.sizes.get(d) ?? 0), 0);
+    for (const blob of unreferenced) {
+      if (blob.modTime >= youngSince) kept.set(blob.digest, 'written within the grace period');
+      else if (await linkedSince(driver, layerLinks.get(blob.digest) ?? [], blob.digest, youngSince)) {
+        kept.set(blob.digest, 'linked into a repository within the grace period');
+      } else {
+        candidates.push(blob);
+        continue;
       }
+      bytesKept += blob.size;
     }
     const untagged = options.deleteUntagged ? untaggedRevisions(marks) : [];
 
@@ -84,10 +82,10 @@ export async function collectGarbage(driver: StorageDriver, options: GcOptions, 
     }
     report.removed.uploads = await sweepUploads(driver, repositories, new Date(now.getTime() - options.uploadsOlderThanMs), options.dryRun);
 
-    const sizes = new Map(blobs.map((b) => [b.digest, b.size]));
+    const sizes = new Map(unreferenced.map((b) => [b.digest, b.size]));
     for (const [digest, reason] of kept) report.keptUnreferenced.push({ digest, size: sizes.get(digest) ?? 0, reason });
     report.explain = (options.explain ?? []).map((digest) => explain(digest, marks, kept, report.removed.blobs));
-    finishSummary(report, marks.repositories.reduce((n, r) => n + r.revisions.size, 0), blobs.length, bytesKept);
+    finishSummary(report, marks.repositories.reduce((n, r) => n + r.revisions.size, 0), digests.length, bytesKept);
     report.durationMs = Date.now() - started;
     return report;
   } finally {

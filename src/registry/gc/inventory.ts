@@ -10,6 +10,11 @@ export interface BlobEntry {
 
 /** Every blob in the store with its size and time; directories without data hold nothing. */
 export async function listBlobs(driver: StorageDriver): Promise<BlobEntry[]> {
+  return statBlobs(driver, await listBlobDigests(driver));
+}
+
+/** The digests of the blob directories in the store, without touching their data. */
+export async function listBlobDigests(driver: StorageDriver): Promise<string[]> {
   const digests: string[] = [];
   for (const algorithm of (await driver.list(paths.BLOBS_ROOT).catch(ignoreNotFound)) ?? []) {
     for (const prefix of (await driver.list(`${paths.BLOBS_ROOT}/${algorithm}`).catch(ignoreNotFound)) ?? []) {
@@ -18,6 +23,10 @@ export async function listBlobs(driver: StorageDriver): Promise<BlobEntry[]> {
       }
     }
   }
+  return digests;
+}
+
+export async function statBlobs(driver: StorageDriver, digests: string[]): Promise<BlobEntry[]> {
   const entries = await mapLimit(digests, 32, async (digest) => {
     try {
       const info = await driver.stat(paths.blobData(digest));

@@ -22,6 +22,8 @@ export interface MarkResult {
   repositories: RepositoryMarks[];
   /** Every blob digest (manifests, configs, layers) reachable from a kept manifest. */
   blobs: Map<string, Chain>;
+  /** Sizes of reachable blobs as their descriptors (or, for manifests, their bytes) state them. */
+  sizes: Map<string, number>;
   /** The subject of a manifest the mark phase read (every revision is read). */
   subjectOf(digest: string): string | undefined;
 }
@@ -33,8 +35,9 @@ export interface MarkOptions {
 }
 
 interface ParsedManifest {
+  size: number;
   children: string[];
-  blobs: string[];
+  blobs: { digest: string; size: number }[];
   subject?: string;
 }
 
@@ -47,15 +50,22 @@ const IO_CONCURRENCY = 32;
  */
 export async function mark(driver: StorageDriver, repositories: string[], options: MarkOptions): Promise<MarkResult> {
   const blobs = new Map<string, Chain>();
+  const sizes = new Map<string, number>();
   const parsed = new Map<string, ParsedManifest | null>();
-  const load = async (digest: string): Promise<ParsedManifest | null> => {
-    if (!parsed.has(digest)) parsed.set(digest, await readManifest(driver, digest));
-    return parsed.get(digest)!;
+  const loading = new Map<string, Promise<ParsedManifest | null>>();
+  const load = (digest: string): Promise<ParsedManifest | null> => {
+    let pending = loading.get(digest);
+    if (!pending) {
+      pending = readManifest(driver, digest).then((m) => (parsed.set(digest, m), m));
+      loading.set(digest, pending);
+    }
+    return pending;
   };
 
-  const results: RepositoryMarks[] = [];
-  for (const name of repositories) {
-    const marks: RepositoryMarks = { name, manifests: new Map(), revisions: await listRevisions(driver, name), missing: new Set() };
+  // Repositories and their roots are marked concurrently: reading thousands of small manifests one
+  // after another would leave the disk (and libuv's thread pool) mostly idle.
+  const results = await mapLimit(repositories, 4, async (name): Promise<RepositoryMarks> => {
+    const marks: RepositoryMarks = { name, manifests: new Map(), revisions: await listRevisions(driver, name, options.deleteUntagged), missing: new Set() };
     const visit = async (digest: string, chain: Chain): Promise<void> => {
       if (marks.manifests.has(digest)) return;
       marks.manifests.set(digest, chain);
@@ -65,19 +75,28 @@ export async function mark(driver: StorageDriver, repositories: string[], option
         marks.missing.add(digest);
         return;
       }
-      for (const blob of manifest.blobs) if (!blobs.has(blob)) blobs.set(blob, [...chain, blob]);
-      for (const child of manifest.children) await visit(child, [...chain, child]);
+      sizes.set(digest, manifest.size);
+      for (const blob of manifest.blobs) {
+        if (blobs.has(blob.digest)) continue;
+        blobs.set(blob.digest, [...chain, blob.digest]);
+        sizes.set(blob.digest, blob.size);
+      }
+      await Promise.all(manifest.children.map((child) => visit(child, [...chain, child])));
     };
 
-    for (const [tag, digest] of await listTags(driver, name)) await visit(digest, [`${name}:${tag}`, digest]);
+    // Tags before revisions, so a tagged manifest is explained by its tag.
+    const tagRoots: [string, Chain][] = (await listTags(driver, name)).map(([tag, digest]) => [digest, [`${name}:${tag}`, digest]]);
+    const revisionRoots: [string, Chain][] = [];
     for (const [digest, linkedAt] of marks.revisions) {
-      if (!options.deleteUntagged) await visit(digest, [`${name}@${digest}`]);
-      else if (linkedAt >= options.youngSince) await visit(digest, [`${name}@${digest} (pushed within the grace period)`, digest]);
+      if (!options.deleteUntagged) revisionRoots.push([digest, [`${name}@${digest}`]]);
+      else if (linkedAt >= options.youngSince) revisionRoots.push([digest, [`${name}@${digest} (pushed within the grace period)`, digest]]);
     }
+    await mapLimit(tagRoots, IO_CONCURRENCY, ([digest, chain]) => visit(digest, chain));
+    await mapLimit(revisionRoots, IO_CONCURRENCY, ([digest, chain]) => visit(digest, chain));
     await keepReferrers(marks, load, visit);
-    results.push(marks);
-  }
-  return { repositories: results, blobs, subjectOf: (digest) => parsed.get(digest)?.subject };
+    return marks;
+  });
+  return { repositories: results, blobs, sizes, subjectOf: (digest) => parsed.get(digest)?.subject };
 }
 
 async function keepReferrers(
@@ -109,28 +128,41 @@ async function readManifest(driver: StorageDriver, digest: string): Promise<Pars
   try {
     const json = JSON.parse(body.toString('utf8')) as {
       mediaType?: string;
-      manifests?: { digest?: string }[];
-      config?: { digest?: string };
-      layers?: { digest?: string }[];
+      manifests?: Descriptorish[];
+      config?: Descriptorish;
+      layers?: Descriptorish[];
       fsLayers?: { blobSum?: string }[];
-      subject?: { digest?: string };
+      subject?: Descriptorish;
     };
-    const digests = (list: ({ digest?: string } | undefined)[] | undefined): string[] =>
-      (list ?? []).map((d) => d?.digest).filter((d): d is string => typeof d === 'string' && isDigest(d));
     const isIndex = Array.isArray(json.manifests) || (json.mediaType !== undefined && isIndexMediaType(json.mediaType));
-    const subject = json.subject?.digest && isDigest(json.subject.digest) ? json.subject.digest : undefined;
-    if (isIndex) return { children: digests(json.manifests), blobs: [], subject };
-    // Schema 1 manifests written by old clients name their layers as fsLayers[].blobSum.
-    const schema1 = (json.fsLayers ?? []).map((l) => l.blobSum).filter((d): d is string => typeof d === 'string' && isDigest(d));
-    return { children: [], blobs: [...digests([json.config]), ...digests(json.layers), ...schema1], subject };
+    const subject = descriptors([json.subject])[0]?.digest;
+    if (isIndex) return { size: body.length, children: descriptors(json.manifests).map((d) => d.digest), blobs: [], subject };
+    // Schema 1 manifests written by old clients name their layers as fsLayers[].blobSum, without sizes.
+    const schema1 = descriptors((json.fsLayers ?? []).map((l) => ({ digest: l.blobSum, size: 0 })));
+    return { size: body.length, children: [], blobs: [...descriptors([json.config]), ...descriptors(json.layers), ...schema1], subject };
   } catch {
-    return { children: [], blobs: [] };
+    return { size: body.length, children: [], blobs: [] };
   }
 }
 
-/** Each revision of a repository with the time its link was written. */
-export async function listRevisions(driver: StorageDriver, repo: string): Promise<Map<string, Date>> {
+interface Descriptorish {
+  digest?: unknown;
+  size?: unknown;
+}
+
+function descriptors(list: (Descriptorish | undefined)[] | undefined): { digest: string; size: number }[] {
+  return (list ?? []).flatMap((d) =>
+    typeof d?.digest === 'string' && isDigest(d.digest) ? [{ digest: d.digest, size: typeof d.size === 'number' ? d.size : 0 }] : [],
+  );
+}
+
+/**
+ * Each revision of a repository with the time its link was written, when `withTimes` (the grace
+ * period matters only for untagged revisions, which only --delete-untagged removes).
+ */
+export async function listRevisions(driver: StorageDriver, repo: string, withTimes: boolean): Promise<Map<string, Date>> {
   const digests = await listDigestDirs(driver, paths.revisionsDir(repo));
+  if (!withTimes) return new Map(digests.map((d) => [d, new Date(0)]));
   const times = await mapLimit(digests, IO_CONCURRENCY, async (digest) => {
     const info = await driver.stat(paths.revisionLink(repo, digest)).catch(ignoreNotFound);
     return info ? ([digest, info.modTime] as const) : undefined;
