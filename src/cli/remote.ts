@@ -41,11 +41,23 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
-/** Reads the whole of stdin (for --password-stdin), without its final newline. */
-export async function readStdin(deps: CliDeps): Promise<string> {
-  let text = '';
-  for await (const chunk of deps.stdin) text += chunk;
-  return text.replace(/\r?\n$/, '');
+const stdinText = new WeakMap<CliDeps, Promise<string>>();
+
+/**
+ * The whole of stdin (for --password-stdin), without its final newline; read once, so a command
+ * that connects to several registries gets the same password each time.
+ */
+export function readStdin(deps: CliDeps): Promise<string> {
+  let text = stdinText.get(deps);
+  if (!text) {
+    text = (async () => {
+      let all = '';
+      for await (const chunk of deps.stdin) all += chunk;
+      return all.replace(/\r?\n$/, '');
+    })();
+    stdinText.set(deps, text);
+  }
+  return text;
 }
 
 export async function connectionOptions(flags: RemoteFlags, deps: CliDeps): Promise<ConnectionOptions> {

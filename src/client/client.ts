@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { DigestInvalid, OciError } from '../oci/errors.js';
-import { MANIFEST_MEDIA_TYPES, MediaTypes, type Descriptor } from '../oci/manifest.js';
+import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor } from '../oci/manifest.js';
 import { ProtocolError } from './errors.js';
 import { Transport, type TransportOptions, type TransportResponse } from './transport.js';
 
@@ -77,12 +77,14 @@ export class RegistryClient {
       expect: [200],
       signal,
     });
-    const body = Buffer.from(await res.body.arrayBuffer());
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-    if (reference.includes(':') && reference !== digest && reference.startsWith('sha256:')) {
+    const body = await readCapped(res, MAX_MANIFEST_BYTES, `${this.registry}/${repo}:${reference}`);
+    // The digest is what the bytes hash to, never just what a header (or a proxy) claims.
+    const algorithm = reference.startsWith('sha512:') ? 'sha512' : 'sha256';
+    const digest = `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`;
+    if (reference.includes(':') && reference !== digest) {
       throw new DigestInvalid(`${this.registry}/${repo}@${reference} served content with digest ${digest}`);
     }
-    return { digest: header(res, 'docker-content-digest') ?? digest, mediaType: mediaTypeOf(res, body), body };
+    return { digest, mediaType: mediaTypeOf(res, body), body };
   }
 
   /** The manifest's digest, type and size, or undefined when there is none (HEAD, no body). */
@@ -103,7 +105,7 @@ export class RegistryClient {
       const full = await this.getManifest(repo, reference, signal);
       return { digest: full.digest, mediaType: full.mediaType, size: full.body.length };
     }
-    return { digest, mediaType: header(res, 'content-type') ?? '', size: Number(header(res, 'content-length') ?? 0) };
+    return { digest, mediaType: header(res, 'content-type')?.split(';')[0]?.trim() ?? '', size: Number(header(res, 'content-length') ?? 0) };
   }
 
   async putManifest(repo: string, reference: string, body: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
@@ -309,6 +311,21 @@ export function pushScope(repo: string): string {
 
 function deleteScope(repo: string): string {
   return `repository:${repo}:delete`;
+}
+
+/** A manifest-sized body; a registry sending more than any valid manifest is refused, not buffered. */
+async function readCapped(res: TransportResponse, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      res.body.destroy();
+      throw new ProtocolError(`${what}: the manifest is larger than ${max / 1024 / 1024} MiB`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 function header(res: TransportResponse, name: string): string | undefined {
