@@ -97,6 +97,16 @@ describe('regctl serve', () => {
     await srv.stop();
   });
 
+  it('--gc-interval collects on a schedule and logs each run', async () => {
+    const srv = await startServeProcess(['--ephemeral', '--gc-interval', '200ms']);
+    try {
+      for (let i = 0; i < 100 && !srv.stderr().includes('garbage collection'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(srv.stderr()).toMatch(/info {2}garbage collection blobsRemoved=0 bytesFreed=0 uploadsRemoved=0 durationMs=\d+/);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('a port in use is one clear line and a non-zero exit', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
