@@ -43,7 +43,8 @@ export async function diskUsage(driver: StorageDriver, only?: string): Promise<U
       if (holders.get(d) === 1) usage.uniqueBytes += size;
       else usage.sharedBytes += size;
     }
-    result.push(usage);
+    // A repository emptied by gc leaves directories behind; listing it would only be noise.
+    if (usage.blobs > 0 || only !== undefined) result.push(usage);
   }
   return { repositories: result, storeBytes: all.reduce((n, b) => n + b.size, 0), blobs: all.length };
 }
