@@ -3,11 +3,15 @@ import { registerCatalog } from '../commands/catalog.js';
 import { registerCopy } from '../commands/copy.js';
 import { registerDu } from '../commands/du.js';
 import { registerGc } from '../commands/gc.js';
+import { registerImages } from '../commands/images.js';
 import { registerInspect } from '../commands/inspect.js';
 import { registerLogin } from '../commands/login.js';
+import { registerPush } from '../commands/push.js';
 import { registerRm } from '../commands/rm.js';
 import { registerTag } from '../commands/tag.js';
 import { registerTags } from '../commands/tags.js';
+import { registerTls } from '../commands/tls.js';
+import { registerUser } from '../commands/user.js';
 import { registerServe } from '../commands/serve.js';
 import type { CliDeps } from './deps.js';
 import { VERSION } from './version.js';
@@ -34,5 +38,9 @@ export function createProgram(deps: CliDeps): Command {
   registerLogin(program, deps);
   registerGc(program, deps);
   registerDu(program, deps);
+  registerPush(program, deps);
+  registerImages(program, deps);
+  registerTls(program, deps);
+  registerUser(program, deps);
   return program;
 }

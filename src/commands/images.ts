@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+import type { CliDeps } from '../cli/deps.js';
+
+export function registerImages(_program: Command, _deps: CliDeps): void {}
