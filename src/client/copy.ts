@@ -146,8 +146,6 @@ async function openBlob(
       cb(null, chunk);
     },
   });
-  if (process.env.VARIANT === 'A') return blob.stream;
-  if (process.env.VARIANT === 'B') { counted.destroy(); return pipeline(blob.stream, new Transform({ highWaterMark: 1 << 20, transform(chunk: Buffer, _e, cb) { onProgress(chunk.length); cb(null, chunk); } }), () => undefined); }
   return pipeline(blob.stream, counted, () => undefined);
 }
 

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writePrivateFile } from '../util/private-file.js';
 
 export interface Credentials {
   username: string;
@@ -74,10 +75,7 @@ export class DockerConfigStore {
   }
 
   private async write(config: DockerConfig): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
-    await rename(temp, this.path);
+    await writePrivateFile(this.path, `${JSON.stringify(config, null, '\t')}\n`);
   }
 }
 

@@ -12,8 +12,13 @@ export interface UserConfig {
   registry?: string;
 }
 
+/** `$REGCTL_CONFIG_DIR`, else `$XDG_CONFIG_HOME/regctl`, else `~/.config/regctl`: config, TLS files, users. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REGCTL_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'regctl');
+}
+
 export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.REGCTL_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'regctl'), 'config.yml');
+  return join(configDir(env), 'config.yml');
 }
 
 export function loadUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig {

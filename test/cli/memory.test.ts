@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startServeProcess } from '../helpers/cli.js';
@@ -29,7 +30,7 @@ describe.runIf(process.platform === 'linux')('memory while streaming', () => {
 
       const push = await request(`${srv.url}/v2/big/blob/blobs/uploads/?digest=${digest}`, {
         method: 'POST',
-        body: repeated(block, count),
+        body: Readable.from(repeated(block, count)),
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(count * MiB) },
       });
       await push.body.dump();

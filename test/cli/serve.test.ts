@@ -2,6 +2,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startServeProcess } from '../helpers/cli.js';
@@ -56,12 +57,14 @@ describe('regctl serve', () => {
     const location = new URL(start.headers.location as string, srv.url).toString();
     const chunk = Buffer.alloc(64 * 1024, 7);
     let sent = 0;
-    const body = (async function* () {
-      for (; sent < 8; sent++) {
-        yield chunk;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const body = Readable.from(
+      (async function* () {
+        for (; sent < 8; sent++) {
+          yield chunk;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })(),
+    );
     const patch = request(location, { method: 'PATCH', body, headers: { 'content-type': 'application/octet-stream' } });
     await new Promise((r) => setTimeout(r, 120));
     srv.child.kill('SIGTERM');
