@@ -44,7 +44,7 @@ export function judge(figures, metrics = METRICS, versus = 'cncf') {
 }
 
 /** @param {number} n */
-const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const fmt = (n) => n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
 
 /** @param {Row} row */
 function targetText(row) {

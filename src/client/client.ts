@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { DigestInvalid, OciError } from '../oci/errors.js';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, MediaTypes, type Descriptor } from '../oci/manifest.js';
 import { ProtocolError } from './errors.js';
@@ -150,7 +150,7 @@ export class RegistryClient {
   async getBlob(repo: string, digest: string, signal?: AbortSignal): Promise<BlobStream> {
     const res = await this.transport.request({ method: 'GET', path: `/v2/${repo}/blobs/${digest}`, scope: pullScope(repo), expect: [200], signal });
     const size = Number(header(res, 'content-length') ?? -1);
-    return { size, stream: res.body.pipe(verifying(digest, `${this.registry}/${repo}@${digest}`)) };
+    return { size, stream: piped(res.body, verifying(digest, `${this.registry}/${repo}@${digest}`)) };
   }
 
   /**
@@ -168,7 +168,7 @@ export class RegistryClient {
     await res.body.dump();
     if (res.statusCode === 201) return true;
     const location = header(res, 'location');
-    if (location) await this.cancelUpload(location).catch(() => undefined);
+    if (location) await this.cancelUpload(repo, location).catch(() => undefined);
     return false;
   }
 
@@ -194,7 +194,7 @@ export class RegistryClient {
     await start.body.dump();
     let location = requireLocation(start);
     const chunkSize = options.chunkSize;
-    const counted = (stream: Readable): Readable => (options.onProgress ? stream.pipe(counting(options.onProgress)) : stream);
+    const counted = (stream: Readable): Readable => (options.onProgress ? piped(stream, counting(options.onProgress)) : stream);
     if (chunkSize === undefined || size <= chunkSize) {
       const res = await this.transport.request({
         method: 'PUT',
@@ -276,8 +276,8 @@ export class RegistryClient {
     return options.artifactType ? manifests.filter((m) => m.artifactType === options.artifactType) : manifests;
   }
 
-  private async cancelUpload(location: string): Promise<void> {
-    const res = await this.transport.request({ method: 'DELETE', path: location, expect: [204, 200, 202, 404] });
+  private async cancelUpload(repo: string, location: string): Promise<void> {
+    const res = await this.transport.request({ method: 'DELETE', path: location, scope: pushScope(repo), expect: [204, 200, 202, 404] });
     await res.body.dump();
   }
 
@@ -367,16 +367,25 @@ export function nextLink(link: string | undefined): string | undefined {
   return target;
 }
 
+/**
+ * `source` through `transform`, with a failure of either ending the result with that error
+ * (`pipe()` would leave the reader waiting forever when the connection drops mid-blob).
+ */
+function piped(source: Readable, transform: Transform): Transform {
+  return pipeline(source, transform, () => undefined) as Transform;
+}
+
 function verifying(digest: string, what: string): Transform {
-  const hash = createHash('sha256');
+  const algorithm = digest.startsWith('sha512:') ? 'sha512' : 'sha256';
+  const hash = createHash(algorithm);
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       cb(null, chunk);
     },
     flush(cb) {
-      const actual = `sha256:${hash.digest('hex')}`;
-      cb(actual === digest || !digest.startsWith('sha256:') ? null : new DigestInvalid(`${what} has digest ${actual}`));
+      const actual = `${algorithm}:${hash.digest('hex')}`;
+      cb(actual === digest ? null : new DigestInvalid(`${what} has digest ${actual}`));
     },
   });
 }

@@ -14,7 +14,7 @@ export interface TransportOptions {
   tls?: { ca?: string[]; insecure?: boolean };
   /** Time to wait for response headers, and for each chunk of a body. */
   timeoutMs?: number;
-  /** Retries of connection errors, 429 and 503 (never other statuses). */
+  /** Retries of connection errors on GET/HEAD, and of 429, 502, 503 and 504 (never other statuses). */
   retries?: number;
   userAgent?: string;
   dispatcher?: Dispatcher;

@@ -13,10 +13,11 @@ import { Registry } from '../registry/registry.js';
 import { createRegistryServer } from '../server/app.js';
 import { GC_DEFAULTS } from '../server/handlers/admin.js';
 import { removeServeMarker, writeServeMarker } from '../server/marker.js';
+import { serverAuth, serverTls, type SecurityFlags } from './serve-security.js';
 import { parseDuration } from '../util/duration.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends SecurityFlags {
   addr: string;
   root?: string;
   ephemeral?: boolean;
@@ -46,18 +47,20 @@ export async function startServe(opts: ServeOptions, logger: Logger): Promise<Ru
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const tls = await serverTls(opts, logger);
+  const auth = await serverAuth(opts, logger);
   const root = opts.ephemeral ? await mkdtemp(join(tmpdir(), 'regctl-ephemeral-')) : resolve(opts.root ?? defaultStorageRoot());
   await checkWritable(root);
 
   const registry = new Registry({ driver: new FilesystemDriver(root) });
-  const server = createRegistryServer({ registry, logger, readOnly: opts.readOnly ?? false, deleteEnabled: opts.delete });
+  const server = createRegistryServer({ registry, logger, readOnly: opts.readOnly ?? false, deleteEnabled: opts.delete, tls, auth });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.addr, listen)));
     server.listen(listen.port, listen.host, () => resolveListen());
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  const url = `http://${shownHost}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
   await writeServeMarker(root, { pid: process.pid, url, startedAt: new Date().toISOString() });
   const gcTimer = opts.gcInterval ? scheduleGc(registry, opts.gcInterval, logger) : undefined;
 
@@ -137,12 +140,17 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--log-format <format>', 'log format').choices([...LOG_FORMATS]).default('text'))
     .addOption(new Option('--shutdown-timeout <ms>', 'how long in-flight requests may finish after SIGINT/SIGTERM').default(10_000).argParser(parseMs))
     .option('--gc-interval <duration>', 'collect garbage this often while serving (e.g. 6h), safe during pushes', parseDurationFlag)
+    .option('--tls', 'serve HTTPS with the certificate of regctl tls init')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) instead')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-client-ca <file>', 'require client certificates signed by this CA (PEM)')
+    .option('--htpasswd <file>', 'require Basic auth for every request, users from this htpasswd file (bcrypt; re-read when it changes)')
     .option('--json', 'print the start-up information as one JSON document on stdout')
     .action(async (opts: ServeOptions) => {
       const logger = createLogger({ level: opts.logLevel, format: opts.logFormat });
       const out = createOutput({ json: opts.json ?? false });
       const running = await startServe(opts, logger);
-      const info = { url: running.url, root: running.root, storage: 'filesystem', readOnly: opts.readOnly ?? false, delete: opts.delete };
+      const info = { url: running.url, root: running.root, storage: 'filesystem', readOnly: opts.readOnly ?? false, delete: opts.delete, auth: opts.htpasswd ? 'htpasswd' : 'none' };
       if (opts.json) out.result(info, () => '');
       else if (opts.ephemeral) out.stdout.write(`REGISTRY_URL=${running.url}\n`);
       process.stderr.write(

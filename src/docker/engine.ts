@@ -23,14 +23,12 @@ export interface EngineRegistryConfig {
 export interface TransferOptions {
   credentials?: Credentials;
   onProgress?: (event: ProgressEvent) => void;
-  signal?: AbortSignal;
 }
 
 /** The part of the Docker Engine API regctl uses; every failure arrives as an EngineUnavailable or EngineError. */
 export interface DockerEngine {
   /** Where the engine was looked for, as DOCKER_HOST would name it. */
   readonly host: string;
-  ping(): Promise<void>;
   registryConfig(): Promise<EngineRegistryConfig>;
   /** undefined when the engine has no such image. */
   inspectImage(ref: string): Promise<EngineImage | undefined>;
@@ -38,7 +36,8 @@ export interface DockerEngine {
   tag(source: string, repository: string, tag: string): Promise<void>;
   /** Pushes `repository:tag`; a progress stream that ends in an error event rejects. */
   push(repository: string, tag: string, options?: TransferOptions): Promise<ProgressOutcome>;
-  pull(repository: string, tag: string, options?: TransferOptions): Promise<ProgressOutcome>;
+  /** `reference` is `host/name:tag` or `host/name@digest`. */
+  pull(reference: string, options?: TransferOptions): Promise<ProgressOutcome>;
 }
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
@@ -67,12 +66,6 @@ class DockerodeEngine implements DockerEngine {
     private readonly docker: Docker,
     readonly host: string,
   ) {}
-
-  ping(): Promise<void> {
-    return this.call(async () => {
-      await this.docker.ping();
-    });
-  }
 
   registryConfig(): Promise<EngineRegistryConfig> {
     return this.call(async () => {
@@ -111,14 +104,14 @@ class DockerodeEngine implements DockerEngine {
 
   push(repository: string, tag: string, options: TransferOptions = {}): Promise<ProgressOutcome> {
     return this.call(async () => {
-      const stream = (await this.docker.getImage(repository).push({ tag, authconfig: authConfig(repository, options.credentials), abortSignal: options.signal })) as Readable;
+      const stream = (await this.docker.getImage(repository).push({ tag, authconfig: authConfig(repository, options.credentials) })) as Readable;
       return consumeProgress(stream, options.onProgress);
     });
   }
 
-  pull(repository: string, tag: string, options: TransferOptions = {}): Promise<ProgressOutcome> {
+  pull(reference: string, options: TransferOptions = {}): Promise<ProgressOutcome> {
     return this.call(async () => {
-      const stream = (await this.docker.pull(`${repository}:${tag}`, { authconfig: authConfig(repository, options.credentials), abortSignal: options.signal })) as Readable;
+      const stream = (await this.docker.pull(reference, { authconfig: authConfig(reference, options.credentials) })) as Readable;
       return consumeProgress(stream, options.onProgress);
     });
   }
@@ -133,6 +126,6 @@ class DockerodeEngine implements DockerEngine {
 }
 
 /** The engine reads no credentials of its own: the client sends them with each push or pull. */
-function authConfig(repository: string, credentials: Credentials | undefined): Docker.AuthConfig | undefined {
-  return credentials && { ...credentials, serveraddress: repository.split('/')[0]! };
+function authConfig(reference: string, credentials: Credentials | undefined): Docker.AuthConfig | undefined {
+  return credentials && { ...credentials, serveraddress: reference.split('/')[0]! };
 }

@@ -83,8 +83,14 @@ function* parseLine(line: string): Generator<ProgressEvent> {
   }
 }
 
+/** Layers moved by a transfer, and those the other side already had. */
+export interface LayerCounts {
+  transferred: number;
+  existing: number;
+}
+
 /** How many layers ended in each kind of state, for the result and the non-TTY summary. */
-export function countLayers(layers: LayerProgress[]): { transferred: number; existing: number } {
+export function countLayers(layers: LayerProgress[]): LayerCounts {
   const existing = layers.filter((l) => l.status === 'Layer already exists' || l.status === 'Already exists' || l.status.startsWith('Mounted from')).length;
   return { transferred: layers.length - existing, existing };
 }

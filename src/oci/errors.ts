@@ -39,13 +39,16 @@ export class OciError extends Error {
   readonly code: OciErrorCode;
   readonly status: number;
   readonly detail: unknown;
+  /** Response headers the error needs, such as an auth challenge. */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(code: OciErrorCode, message?: string, options: { detail?: unknown; status?: number; cause?: unknown } = {}) {
+  constructor(code: OciErrorCode, message?: string, options: OciErrorOptions = {}) {
     super(message ?? ERROR_CODES[code].message, { cause: options.cause });
     this.name = 'OciError';
     this.code = code;
     this.status = options.status ?? ERROR_CODES[code].status;
     this.detail = options.detail;
+    this.headers = options.headers;
   }
 
   toJSON(): OciErrorBody {
@@ -55,11 +58,18 @@ export class OciError extends Error {
   }
 }
 
-type Ctor = new (message?: string, options?: { detail?: unknown; status?: number; cause?: unknown }) => OciError;
+interface OciErrorOptions {
+  detail?: unknown;
+  status?: number;
+  cause?: unknown;
+  headers?: Record<string, string>;
+}
+
+type Ctor = new (message?: string, options?: OciErrorOptions) => OciError;
 
 function errorClass(code: OciErrorCode, name: string): Ctor {
   const cls = class extends OciError {
-    constructor(message?: string, options?: { detail?: unknown; status?: number; cause?: unknown }) {
+    constructor(message?: string, options?: OciErrorOptions) {
       super(code, message, options);
       this.name = name;
     }

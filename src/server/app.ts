@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Readable } from 'node:stream';
 import { Denied, NotFound, Unsupported } from '../oci/errors.js';
 import { validateName } from '../oci/reference.js';
@@ -13,6 +14,10 @@ export interface ServerOptions {
   logger: Logger;
   readOnly: boolean;
   deleteEnabled: boolean;
+  /** Every request must pass this first (Basic auth against htpasswd); none = open registry. */
+  auth?: { authenticate(authorization: string | undefined): Promise<string> };
+  /** PEM contents; given = HTTPS. `clientCa` = clients must present a certificate it signed. */
+  tls?: { cert: string; key: string; clientCa?: string };
 }
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -85,6 +90,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
     };
 
     const handle = async (): Promise<Reply> => {
+      if (options.auth) await options.auth.authenticate(req.headers.authorization);
       const match = matchRoute(path);
       if (!match) throw new NotFound(`no such endpoint: ${method} ${path}`);
       const entry = match.route.methods[method];
@@ -111,7 +117,14 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
 }
 
 export function createRegistryServer(options: ServerOptions): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestListener(options));
+  const http = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+  const { tls } = options;
+  const server: Server = tls
+    ? createHttpsServer(
+        { ...http, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
+        createRequestListener(options),
+      )
+    : createServer(http, createRequestListener(options));
   // Large blob uploads can take longer than Node's default 5-minute request limit.
   server.headersTimeout = 60_000;
   return server;

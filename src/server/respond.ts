@@ -7,7 +7,7 @@ import type { Reply } from './types.js';
 export function errorReply(err: unknown): { reply: Reply; internal: boolean } {
   const error = toOciError(err);
   const internal = !(err instanceof OciError) && !(err instanceof InvalidPathError);
-  const headers: Record<string, string | number> = { 'Content-Type': 'application/json' };
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/json', ...error.headers };
   if (error.status === 416 && typeof (error.detail as { size?: unknown })?.size === 'number') {
     headers['Content-Range'] = `bytes */${(error.detail as { size: number }).size}`;
   }

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CliDeps } from '../../src/cli/deps.js';
 import { createProgram } from '../../src/cli/program.js';
 import { DockerConfigStore } from '../../src/client/credentials.js';
+import type { RegistryClient } from '../../src/client/client.js';
+import { ensureReferrerListed } from '../../src/client/referrers-tag.js';
 import { runCopy, type CopyFlags } from '../../src/commands/copy.js';
 import * as paths from '../../src/storage/paths.js';
 import { runCli } from '../helpers/cli.js';
@@ -268,5 +270,35 @@ describe('regctl copy', () => {
     const res = await runCli(['copy', `${a.reg.host}/${uniqueRepo('copy')}:nope`, `${b.reg.host}/anything`]);
     expect({ code: res.code, stdout: res.stdout, lines: res.stderr.trim().split('\n').length }).toEqual({ code: 3, stdout: '', lines: 1 });
     expect(res.stderr).toMatch(/^regctl: .*(MANIFEST_UNKNOWN|NAME_UNKNOWN)/);
+  });
+});
+
+describe('referrers on a registry without the referrers API', () => {
+  const subject = `sha256:${'a'.repeat(64)}`;
+  const existing = { mediaType: MT.ociManifest, digest: `sha256:${'b'.repeat(64)}`, size: 10 };
+  const referrer = { mediaType: MT.ociManifest, digest: `sha256:${'c'.repeat(64)}`, size: 20, artifactType: 'application/spdx+json' };
+  /** The two calls ensureReferrerListed makes; `listed` is what referrers() finds (API or tag index). */
+  function fakeClient(listed: (typeof existing)[]) {
+    const putManifest = vi.fn(async () => 'sha256:ignored');
+    return { client: { referrers: async () => listed, putManifest } as unknown as RegistryClient, putManifest };
+  }
+
+  it('adds the referrer to the sha256-<hex> tag index, keeping what it listed', async () => {
+    const { client, putManifest } = fakeClient([existing]);
+    await ensureReferrerListed(client, 'app', subject, referrer);
+    expect(putManifest).toHaveBeenCalledTimes(1);
+    const [repo, tag, body, mediaType] = putManifest.mock.calls[0] as unknown as [string, string, Buffer, string];
+    expect({ repo, tag, mediaType, index: JSON.parse(body.toString('utf8')) }).toEqual({
+      repo: 'app',
+      tag: `sha256-${'a'.repeat(64)}`,
+      mediaType: MT.ociIndex,
+      index: { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [existing, referrer] },
+    });
+  });
+
+  it('writes nothing when the registry lists it already', async () => {
+    const { client, putManifest } = fakeClient([existing, referrer]);
+    await ensureReferrerListed(client, 'app', subject, referrer);
+    expect(putManifest).not.toHaveBeenCalled();
   });
 });

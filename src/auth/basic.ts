@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import type { Logger } from '../log/logger.js';
+import { Unauthorized } from '../oci/errors.js';
+import { parseHtpasswd, readHtpasswdFile, verifyPassword, type HtpasswdEntry } from './htpasswd.js';
+
+export const BASIC_CHALLENGE = 'Basic realm="regctl"';
+
+// bcrypt is slow on purpose; a client sends the same credentials with every request of a push.
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 1024;
+// Unknown users still cost one bcrypt comparison, so response times do not tell which names exist.
+const NO_SUCH_USER = '$2b$10$ngZXlBnDKJ.g6dacI5TnSOeFdCNK5G4kzL/rdj.KieErdmbjskiEi';
+
+/**
+ * HTTP Basic auth against an htpasswd file that is re-read whenever it changes (checked per request
+ * with one shared stat), so `regctl user add` takes effect without a restart.
+ */
+export class BasicAuth {
+  private users = new Map<string, string>();
+  private stamp: string | undefined;
+  private refreshing: Promise<void> | undefined;
+  /** user + sha256(password) → expiry; cleared whenever the file changes. */
+  private readonly verified = new Map<string, number>();
+
+  private constructor(
+    readonly file: string,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Loads the file once; entries it will not accept are logged as warnings, naming user and line. */
+  static async open(file: string, logger: Logger, now: () => number = Date.now): Promise<BasicAuth> {
+    const auth = new BasicAuth(file, logger, now);
+    await auth.refresh();
+    return auth;
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  /** Resolves with the user name, or throws UNAUTHORIZED carrying the challenge. */
+  async authenticate(authorization: string | undefined): Promise<string> {
+    const credentials = parseBasic(authorization);
+    if (credentials && (await this.verify(credentials.user, credentials.password))) return credentials.user;
+    throw new Unauthorized(credentials ? 'invalid username or password' : 'authentication required', { headers: { 'WWW-Authenticate': BASIC_CHALLENGE } });
+  }
+
+  private async verify(user: string, password: string): Promise<boolean> {
+    await (this.refreshing ??= this.refresh()
+      // Logged once per change of the file (the stamp is taken first); the users read before stay.
+      .catch((err: Error) => this.logger.error('cannot read the htpasswd file', { file: this.file, error: err.message }))
+      .finally(() => (this.refreshing = undefined)));
+    const key = `${user}\n${createHash('sha256').update(password).digest('hex')}`;
+    const expires = this.verified.get(key);
+    if (expires !== undefined && expires > this.now()) return true;
+    this.verified.delete(key);
+    const hash = this.users.get(user);
+    const ok = await verifyPassword(password, hash ?? NO_SUCH_USER);
+    if (!ok || hash === undefined || this.users.get(user) !== hash) return false;
+    if (this.verified.size >= CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(key, this.now() + CACHE_TTL_MS);
+    return true;
+  }
+
+  private async refresh(): Promise<void> {
+    const info = await stat(this.file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : 'missing';
+    if (stamp === this.stamp) return;
+    const first = this.stamp === undefined;
+    this.stamp = stamp;
+    const parsed = parseHtpasswd(await readHtpasswdFile(this.file));
+    this.users = parsed.users;
+    this.verified.clear();
+    if (!first) this.logger.info('htpasswd file changed; users reloaded', { file: this.file, users: parsed.users.size });
+    if (!info) this.logger.warn('htpasswd file is missing: nobody can log in', { file: this.file });
+    for (const entry of parsed.rejected) this.logger.warn(rejectionMessage(entry), { file: this.file, line: entry.line, user: entry.user });
+  }
+}
+
+function rejectionMessage(entry: HtpasswdEntry): string {
+  return `htpasswd user "${entry.user}" uses ${entry.format}, which regctl does not accept (only bcrypt); re-add it with: regctl user add ${entry.user}`;
+}
+
+/** `Basic base64(user:password)`; the password may contain `:`. */
+export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
