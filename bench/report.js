@@ -25,6 +25,13 @@ export const METRICS = [
 export const COPY_METRICS = [{ key: 'copy', label: 'copy 5-layer image, 5 × 20 MiB (s)', target: { maxRatio: 1 } }];
 
 /**
+ * Seconds, so lower is better: regctl gc against `registry garbage-collect` on copies of one tree.
+ * @param {string} label
+ * @returns {Metric[]}
+ */
+export const gcMetrics = (label) => [{ key: 'gc', label, target: { maxRatio: 1 } }];
+
+/**
  * @param {Record<string, { regctl: number, cncf?: number, skopeo?: number }>} figures by metric key
  * @param {Metric[]} [metrics]
  * @param {Versus} [versus]

@@ -1,5 +1,6 @@
 // `npm run bench`: regctl serve against the CNCF registry, side by side in one run (issue 2, Performance).
 // Usage: node bench/run.js [--quick] [--json]
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { makeBlob, pull, pushChunked, pushMonolithic } from './blobs.js';
 import { measureCopy, skopeoMissing } from './copy.js';
 import { CONNECTIONS, loadManifest, makeImage, pushImage, putManifests } from './manifests.js';
-import { COPY_METRICS, judge, renderTable } from './report.js';
+import { benchGc } from './gc.js';
+import { COPY_METRICS, gcMetrics, judge, renderTable } from './report.js';
 import { rssMonitor } from './rss.js';
 import { startCncf, startRegctl } from './servers.js';
 
@@ -20,8 +22,8 @@ const CLEANUP_STEP_MS = 15_000;
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'boolean' } } });
 const settings = flags.quick
-  ? { blobSize: 32 * MiB, chunkSize: 16 * MiB, rounds: 1, loadSeconds: 2, putSeconds: 2 }
-  : { blobSize: 256 * MiB, chunkSize: 16 * MiB, rounds: 3, loadSeconds: 10, putSeconds: 5 };
+  ? { blobSize: 32 * MiB, chunkSize: 16 * MiB, rounds: 1, loadSeconds: 2, putSeconds: 2, gcStore: { manifests: 1000, blobs: 5000, repositories: 20 } }
+  : { blobSize: 256 * MiB, chunkSize: 16 * MiB, rounds: 3, loadSeconds: 10, putSeconds: 5, gcStore: { manifests: 10_000, blobs: 50_000, repositories: 100 } };
 
 /** @param {string} message */
 const log = (message) => process.stderr.write(`${message}\n`);
@@ -51,9 +53,12 @@ for (const [signal, code] of /** @type {const} */ ([['SIGINT', 130], ['SIGTERM',
   });
 }
 
-/** @param {string} prefix */
-async function tempDir(prefix) {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
+/**
+ * @param {string} prefix
+ * @param {boolean} [absolute] the prefix is already a full path
+ */
+async function tempDir(prefix, absolute = false) {
+  const dir = await mkdtemp(absolute ? prefix : join(tmpdir(), prefix));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -161,6 +166,14 @@ async function main() {
     (p) => `${p.rps.toFixed(0)} PUT/s (${p.puts} puts, ${p.failures} failures)${p.firstFailure ? `: ${p.firstFailure}` : ''}`,
   );
 
+  // tmpfs where there is one: creating 50,000 files on this machine's disk takes minutes, on tmpfs seconds.
+  const gcWork = await tempDir(existsSync('/dev/shm') ? '/dev/shm/regctl-gc-' : join(tmpdir(), 'regctl-gc-'), true);
+  log(`gc: generating ${settings.gcStore.manifests} manifests and ${settings.gcStore.blobs} blobs in ${gcWork}`);
+  const gcSeconds = await benchGc(gcWork, settings.gcStore, !('skipped' in cncf));
+  log(`gc: regctl ${gcSeconds.regctl.toFixed(2)} s${gcSeconds.cncf === undefined ? '' : `, cncf ${gcSeconds.cncf.toFixed(2)} s`}`);
+  const gcLabel = `gc, ${settings.gcStore.manifests.toLocaleString('en')} manifests / ${settings.gcStore.blobs.toLocaleString('en')} blobs (s)`;
+  const gcRows = judge({ gc: { regctl: gcSeconds.regctl, cncf: gcSeconds.cncf } }, gcMetrics(gcLabel));
+
   const skopeoSkipped = skopeoMissing();
   const copySeconds = skopeoSkipped ? undefined : await copyAgainstSkopeo(regctl.url);
   const copyRows = copySeconds ? judge({ copy: mapValues(copySeconds, median) }, COPY_METRICS, 'skopeo') : [];
@@ -185,6 +198,7 @@ async function main() {
       samples: throughput,
       load: { get, head, put },
       copy: copySeconds ? { rows: copyRows, samples: copySeconds } : { skipped: skopeoSkipped },
+      gc: { rows: gcRows, store: settings.gcStore, seconds: gcSeconds },
       regctlMemory: { maxVmRSS: memory.maxRss, vmHWM: memory.hwm },
       loadAverage: { start: loadAtStart, end: loadavg()[0], cpus: availableParallelism() },
     };
@@ -194,6 +208,8 @@ async function main() {
   const lines = [
     '',
     renderTable(rows),
+    '',
+    renderTable(gcRows),
     '',
     ...(copyRows.length ? [renderTable(copyRows, 'skopeo'), ''] : []),
     `${settings.blobSize / MiB} MiB blobs, median of ${settings.rounds} round(s); MB = 10^6 bytes; ` +

@@ -2,7 +2,8 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseHtpasswd } from '../../src/auth/htpasswd.js';
+import { parseHtpasswd, verifyPassword } from '../../src/auth/htpasswd.js';
+import { runUserAdd } from '../../src/commands/user.js';
 import { startServeProcess, type ServeProcess } from '../helpers/cli.js';
 import { runProgram, testDeps, type TestDeps } from './helpers.js';
 
@@ -55,6 +56,24 @@ describe('regctl user', () => {
     const mixed = join(dir, 'mixed');
     await writeFile(mixed, 'dave:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n');
     expect((await user(mixed, ['ls'])).stdout()).toBe('dave  (SHA-1: not accepted; re-add with regctl user add dave)\n');
+  });
+
+  it('asks a person at a terminal for the password twice', async () => {
+    const t = await testDeps({ tty: true });
+    const stdin = t.deps.stdin as NodeJS.WritableStream & typeof t.deps.stdin;
+    // Each answer goes in once its prompt is on screen, as a person would type it.
+    const answering = (async () => {
+      for (const prompt of ['Password for frank:', 'Again:']) {
+        for (let i = 0; i < 500 && !t.stderr().includes(prompt); i++) await new Promise((r) => setTimeout(r, 10));
+        stdin.write('frank-pw\n');
+      }
+    })();
+    const result = await runUserAdd('frank', { htpasswd: file }, t.deps);
+    await answering;
+    expect(result).toEqual({ user: 'frank', file, replaced: false });
+    expect(t.stderr()).not.toContain('frank-pw');
+    const hash = parseHtpasswd(await readFile(file, 'utf8')).users.get('frank')!;
+    expect(await verifyPassword('frank-pw', hash)).toBe(true);
   });
 
   it('refuses what it cannot store, and asks only a terminal for the password', async () => {
