@@ -11,7 +11,7 @@ export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.g
 const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 
 // Like the engine's own push: a few layers at a time fill the link without a flood of uploads.
-const UPLOAD_CONCURRENCY = 3;
+export const UPLOAD_CONCURRENCY = 3;
 
 /** What moved between an archive and the registry. */
 export interface ArchiveTransfer {
@@ -44,7 +44,7 @@ export async function pushArchiveImage(client: RegistryClient, image: ArchiveIma
 }
 
 /** True when the blob was uploaded, false when the registry already had it. */
-async function ensureBlob(client: RegistryClient, repository: string, digest: string, size: number, open: () => Readable): Promise<boolean> {
+export async function ensureBlob(client: RegistryClient, repository: string, digest: string, size: number, open: () => Readable): Promise<boolean> {
   if ((await client.headBlob(repository, digest)) !== undefined) return false;
   await client.pushBlob(repository, digest, size, open);
   return true;
