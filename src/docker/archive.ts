@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -30,15 +30,12 @@ interface SaveManifestEntry {
 }
 
 /**
- * Reads a `docker save` tarball (the legacy layout, or the OCI layout Docker 25+ writes, whose
- * manifest.json names blobs/ paths) into `workDir`. Everything is verified before a byte is pushed,
- * so a truncated or corrupt archive fails here and leaves the registry untouched.
+ * The images of a `docker save` tarball (the legacy layout, or the OCI layout Docker 25+ writes,
+ * whose manifest.json names blobs/ paths), from its extracted files. Everything is verified before a
+ * byte is pushed, so a corrupt archive fails here and leaves the registry untouched.
  */
-export async function readDockerSave(file: string, workDir: string): Promise<ArchiveImage[]> {
-  const files = await extractArchive(file, workDir);
-  const manifestFile = files.get('manifest.json');
-  if (!manifestFile) throw new CliError(`${file} is not a docker save archive: it has no manifest.json (an OCI image layout is not supported yet)`);
-  const entries = JSON.parse((await readSmall(manifestFile, file, 'manifest.json')).toString('utf8')) as SaveManifestEntry[];
+export async function readDockerSave(files: Map<string, ArchiveFile>, file: string): Promise<ArchiveImage[]> {
+  const entries = JSON.parse((await readSmall(files.get('manifest.json')!, file, 'manifest.json')).toString('utf8')) as SaveManifestEntry[];
   if (!Array.isArray(entries) || entries.length === 0) throw new CliError(`${file}: manifest.json lists no image`);
   return Promise.all(entries.map((entry) => imageOf(entry, files, file)));
 }
@@ -73,12 +70,9 @@ async function readSmall(file: ArchiveFile, archive: string, name: string): Prom
  * anywhere), hashing on the way. Symlinks, which Docker 25+ uses for its legacy paths, resolve to
  * the file they name.
  */
-async function extractArchive(file: string, workDir: string): Promise<Map<string, ArchiveFile>> {
+export async function extractArchive(file: string, workDir: string): Promise<Map<string, ArchiveFile>> {
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
-  await stat(file).catch(() => {
-    throw new CliError(`no such archive: ${file}`, ExitCode.notFound);
-  });
   const tar = extract();
   const reading = pipeline(createReadStream(file), tar);
   // Whichever side fails first, the other's rejection must not go unhandled.

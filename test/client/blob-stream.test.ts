@@ -11,7 +11,7 @@ describe('a blob download cut off halfway', () => {
   const content = Buffer.alloc(100_000, 7);
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       res.writeHead(200, { 'content-length': content.length, 'docker-content-digest': sha256(content) });
       res.write(content.subarray(0, 50_000), () => res.socket?.destroy());
     });
