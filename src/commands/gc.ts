@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
-import { remoteGc } from '../client/admin.js';
+import { readFile } from 'node:fs/promises';
+import { remoteGc, type AdminConnection } from '../client/admin.js';
+import { connectionOptions } from '../cli/remote.js';
 import { canPrompt, confirm } from '../cli/prompt.js';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, UsageError } from '../cli/errors.js';
@@ -19,6 +21,10 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 export interface GcFlags {
   root?: string;
   registry?: string;
+  caFile?: string;
+  insecure?: boolean;
+  username?: string;
+  passwordStdin?: boolean;
   dryRun?: boolean;
   deleteUntagged?: boolean;
   grace: number;
@@ -51,14 +57,16 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
   let run: (o: GcOptions) => Promise<GcReport>;
   if (flags.registry) {
     target = flags.registry;
-    run = (o) => remoteGc(target, o);
+    const connection = await adminConnection(flags, deps, target);
+    run = (o) => remoteGc(target, o, connection);
   } else {
     const root = resolve(flags.root ?? defaultStorageRoot(deps.env));
     const server = await readServeMarker(root);
     if (server) {
       note(`regctl serve (pid ${server.pid}) is serving ${root}: collecting through it at ${server.url}, safely alongside its pushes`);
       target = server.url;
-      run = (o) => remoteGc(server.url, o);
+      const connection = await adminConnection({ ...flags, caFile: flags.caFile ?? server.caFile }, deps, target);
+      run = (o) => remoteGc(server.url, o, connection);
     } else {
       target = root;
       run = (o) => collectGarbage(new FilesystemDriver(root), o);
@@ -72,6 +80,17 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
     }
   }
   return { target, report: await run(options) };
+}
+
+/** CA and credentials for a secured serve: flags and REGCTL_USERNAME/PASSWORD first, then a stored login. */
+async function adminConnection(flags: GcFlags, deps: CliDeps, url: string): Promise<AdminConnection> {
+  const options = await connectionOptions(flags, deps);
+  const host = new URL(url).host;
+  return {
+    ca: options.caFile ? [await readFile(options.caFile, 'utf8')] : undefined,
+    insecure: options.insecure,
+    credentials: options.credentials ?? (await deps.dockerConfig.get(host)),
+  };
 }
 
 export function formatReport(target: string, report: GcReport, style: ChalkInstance): string {
@@ -107,6 +126,10 @@ export function registerGc(program: Command, deps: CliDeps): void {
     .description('free the storage no tag reaches; safe while `regctl serve` takes pushes')
     .option('--root <dir>', `storage root (default: ${defaultStorageRoot()}); a regctl serve on it does the work`)
     .option('--registry <url>', 'collect inside this running regctl serve (e.g. http://127.0.0.1:5000)')
+    .option('--ca-file <file>', 'trust this CA for an HTTPS serve (the one of `regctl tls init` is found by itself)')
+    .option('--insecure', 'skip TLS certificate verification of the serve')
+    .option('-u, --username <name>', 'log in to a serve with --htpasswd (password from --password-stdin or REGCTL_PASSWORD)')
+    .option('--password-stdin', 'read the password from standard input')
     .option('--dry-run', 'report what would be removed, remove nothing')
     .option('--delete-untagged', 'also remove manifests no tag reaches (children of tagged indexes and referrers of kept manifests stay)')
     .option('--grace <duration>', 'keep anything written or linked this recently: pushes in progress', durationFlag('--grace'), GC_DEFAULTS.graceMs)

@@ -13,6 +13,7 @@ import { Registry } from '../registry/registry.js';
 import { createRegistryServer } from '../server/app.js';
 import { GC_DEFAULTS } from '../server/handlers/admin.js';
 import { removeServeMarker, writeServeMarker } from '../server/marker.js';
+import { tlsPaths } from '../tls/files.js';
 import { serverAuth, serverTls, type SecurityFlags } from './serve-security.js';
 import { parseDuration } from '../util/duration.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
@@ -61,7 +62,8 @@ export async function startServe(opts: ServeOptions, logger: Logger): Promise<Ru
   const { port } = server.address() as AddressInfo;
   const shownHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
-  await writeServeMarker(root, { pid: process.pid, url, startedAt: new Date().toISOString() });
+  const caFile = tls && !opts.tlsCert ? tlsPaths(process.env).caCert : undefined;
+  await writeServeMarker(root, { pid: process.pid, url, startedAt: new Date().toISOString(), ...(caFile ? { caFile } : {}) });
   const gcTimer = opts.gcInterval ? scheduleGc(registry, opts.gcInterval, logger) : undefined;
 
   let stopping: Promise<void> | undefined;

@@ -9,6 +9,8 @@ export interface ServeMarker {
   pid: number;
   url: string;
   startedAt: string;
+  /** The CA that signed the server's certificate, when it serves HTTPS with `regctl tls init`'s. */
+  caFile?: string;
 }
 
 const FILE = '.regctl-serve.json';

@@ -75,6 +75,28 @@ describe('regctl gc', () => {
     expect(offline.stdout).toContain(`Garbage collection (dry run) of ${root}`);
   });
 
+  it('goes through a serve with --tls and --htpasswd: its CA found through the marker, credentials from the environment', async () => {
+    const { root, loose } = await seededRoot('secured');
+    const env = { REGCTL_CONFIG_DIR: join(scratch, 'secured-config') };
+    expect((await runCli(['tls', 'init'], { env })).code).toBe(0);
+    const htpasswd = join(scratch, 'secured-htpasswd');
+    expect((await runCli(['user', 'add', 'admin', '--password-stdin', '--htpasswd', htpasswd], { env, input: 's3cret-pass' })).code).toBe(0);
+    const server = await startServeProcess(['--addr', '127.0.0.1:0', '--root', root, '--tls', '--htpasswd', htpasswd, '--log-level', 'error'], env);
+    try {
+      expect(server.url).toMatch(/^https:/);
+      const anonymous = await runCli(['gc', '--root', root, '--grace', '0', '--dry-run'], { env });
+      expect(anonymous.code).toBe(4);
+      expect(anonymous.stderr).toMatch(/requires a login/);
+      const result = await runCli(['gc', '--root', root, '--grace', '0', '--json'], {
+        env: { ...env, REGCTL_USERNAME: 'admin', REGCTL_PASSWORD: 's3cret-pass' },
+      });
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout).report.removed.blobs.map((b: { digest: string }) => b.digest)).toEqual([loose]);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('--registry runs inside the named server; read-only servers allow only dry runs', async () => {
     const { root } = await seededRoot('readonly');
     const server = await startServeProcess(['--addr', '127.0.0.1:0', '--root', root, '--read-only', '--log-level', 'error']);
