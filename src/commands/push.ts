@@ -146,8 +146,8 @@ export function registerPush(program: Command, deps: CliDeps): void {
       .option('--registry <host:port>', 'the registry to push to (default: $REGCTL_REGISTRY, config, localhost:5000)')
       .option('--as <name[:tag]>', 'push the one IMAGE under another name')
       .option('--all-tags', 'push every local tag of each IMAGE (a repository name, without a tag), or every tag in the --archive')
-      .option('--archive <file>', 'push a docker save tarball to NAME[:TAG] (the one argument) with regctl\'s own client: no engine needed')
-      .option('--no-compress', 'with --archive: push layers as plain tars instead of gzipping them')
+      .option('--archive <file>', 'push a docker save tarball, or an OCI image layout (directory or tar), to NAME[:TAG] (the one argument) with regctl\'s own client: no engine needed')
+      .option('--no-compress', 'with a docker save --archive: push layers as plain tars instead of gzipping them')
       .addHelpText(
         'after',
         '\nIMAGE[:TAG] is a local image (tag "latest" when omitted); it is tagged <registry>/IMAGE:TAG in the engine and pushed there.\n' +
@@ -172,7 +172,7 @@ export function registerPush(program: Command, deps: CliDeps): void {
       : await runPull(reference, flags, deps, undefined, progressFor(flags, deps));
     outputFor(flags, deps).result(result, () =>
       'archive' in result
-        ? `saved ${result.reference} ${result.digest} to ${result.archive} (image ${result.id}, ${result.layers.transferred} layers)`
+        ? `saved ${result.reference} ${result.digest} to ${result.archive} (image ${result.id}, ${result.layers.transferred} layer${result.layers.transferred === 1 ? '' : 's'})`
         : `pulled ${result.reference} ${result.digest} as ${result.id} (layers: ${layerSummary(result.layers, 'downloaded')})`,
     );
   });

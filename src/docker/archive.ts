@@ -35,7 +35,7 @@ interface SaveManifestEntry {
  * byte is pushed, so a corrupt archive fails here and leaves the registry untouched.
  */
 export async function readDockerSave(files: Map<string, ArchiveFile>, file: string): Promise<ArchiveImage[]> {
-  const entries = JSON.parse((await readSmall(files.get('manifest.json')!, file, 'manifest.json')).toString('utf8')) as SaveManifestEntry[];
+  const { json: entries } = await readArchiveJson<SaveManifestEntry[]>(files, 'manifest.json', file);
   if (!Array.isArray(entries) || entries.length === 0) throw new CliError(`${file}: manifest.json lists no image`);
   return Promise.all(entries.map((entry) => imageOf(entry, files, file)));
 }
@@ -47,8 +47,7 @@ async function imageOf(entry: SaveManifestEntry, files: Map<string, ArchiveFile>
     return found;
   };
   const configFile = find(entry.Config);
-  const data = await readSmall(configFile, archive, entry.Config!);
-  const config = JSON.parse(data.toString('utf8')) as { rootfs?: { diff_ids?: string[] } };
+  const { body: data, json: config } = await readArchiveJson<{ rootfs?: { diff_ids?: string[] } }>(files, posix.normalize(entry.Config!), archive);
   const diffIds = config.rootfs?.diff_ids ?? [];
   const layers = (entry.Layers ?? []).map(find);
   if (layers.length !== diffIds.length) {
@@ -60,9 +59,17 @@ async function imageOf(entry: SaveManifestEntry, files: Map<string, ArchiveFile>
   return { repoTags: entry.RepoTags ?? [], config: { data, digest: configFile.digest }, layers };
 }
 
-async function readSmall(file: ArchiveFile, archive: string, name: string): Promise<Buffer> {
-  if (file.size > MAX_MANIFEST_BYTES) throw new CliError(`${archive}: ${name} is ${file.size} bytes, more than a JSON document of an image may be`);
-  return readFile(file.path);
+/** A JSON document of the archive (manifest, config, index), its bytes kept for pushing as they are. */
+export async function readArchiveJson<T>(files: Map<string, ArchiveFile>, name: string, source: string): Promise<{ body: Buffer; json: T }> {
+  const file = files.get(name);
+  if (!file) throw new CliError(`${source} is incomplete: it has no ${name}`);
+  if (file.size > MAX_MANIFEST_BYTES) throw new CliError(`${source}: ${name} is ${file.size} bytes, more than a JSON document of an image may be`);
+  const body = await readFile(file.path);
+  try {
+    return { body, json: JSON.parse(body.toString('utf8')) as T };
+  } catch (err) {
+    throw new CliError(`${source} is corrupt: ${name} is not JSON (${(err as Error).message})`, ExitCode.failure, { cause: err });
+  }
 }
 
 /**

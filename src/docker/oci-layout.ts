@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from '../cli/errors.js';
 import type { RegistryClient } from '../client/client.js';
-import { isIndexMediaType, MAX_MANIFEST_BYTES, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/manifest.js';
+import { isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/manifest.js';
 import { mapLimit } from '../util/concurrency.js';
-import type { ArchiveFile } from './archive.js';
+import { readArchiveJson, type ArchiveFile } from './archive.js';
 import { ensureBlob, UPLOAD_CONCURRENCY, type ArchiveTransfer } from './archive-push.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -18,7 +18,7 @@ export interface LayoutImage {
 
 /** The images index.json lists; an index inside the layout (multi-platform) is refused, not half pushed. */
 export async function layoutImages(files: Map<string, ArchiveFile>, source: string): Promise<LayoutImage[]> {
-  const index = JSON.parse((await readJson(files, 'index.json', source)).toString('utf8')) as ImageIndex;
+  const { json: index } = await readArchiveJson<ImageIndex>(files, 'index.json', source);
   return (index.manifests ?? []).map((descriptor) => {
     if (isIndexMediaType(descriptor.mediaType)) throw new CliError(`${source} holds a multi-platform index (${descriptor.digest}), which push --archive cannot push yet`);
     const name = descriptor.annotations?.[REF_NAME];
@@ -31,8 +31,7 @@ export async function layoutImages(files: Map<string, ArchiveFile>, source: stri
  * against its descriptor before the first upload; the manifest goes last.
  */
 export async function pushLayoutImage(client: RegistryClient, files: Map<string, ArchiveFile>, image: LayoutImage, repository: string, tag: string, source: string): Promise<ArchiveTransfer> {
-  const body = await readJson(files, blobPath(image.descriptor), source);
-  const manifest = JSON.parse(body.toString('utf8')) as ImageManifest;
+  const { body, json: manifest } = await readArchiveJson<ImageManifest>(files, blobPath(image.descriptor), source);
   const blobs = [...manifest.layers, manifest.config].map((d) => checkedBlob(files, d, source));
   const uploaded = await mapLimit(blobs, UPLOAD_CONCURRENCY, (blob) => ensureBlob(client, repository, blob.digest, blob.size, () => createReadStream(blob.path)));
   const digest = await client.putManifest(repository, tag, body, image.descriptor.mediaType);
@@ -52,13 +51,6 @@ function checkedBlob(files: Map<string, ArchiveFile>, descriptor: Descriptor, so
     throw new CliError(`${source} is corrupt: blob ${descriptor.digest} has ${file.size} bytes and digest ${file.digest}`);
   }
   return file;
-}
-
-async function readJson(files: Map<string, ArchiveFile>, name: string, source: string): Promise<Buffer> {
-  const file = files.get(name);
-  if (!file) throw new CliError(`${source} is incomplete: it has no ${name}`);
-  if (file.size > MAX_MANIFEST_BYTES) throw new CliError(`${source}: ${name} is ${file.size} bytes, more than a JSON document of an image may be`);
-  return readFile(file.path);
 }
 
 /**

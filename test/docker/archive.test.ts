@@ -7,9 +7,11 @@ import { buffer } from 'node:stream/consumers';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PullResult, PushResult } from '../../src/commands/push.js';
-import { readDockerSave } from '../../src/docker/archive.js';
+import { extractArchive, readDockerSave } from '../../src/docker/archive.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { sha256 } from '../helpers/fixtures.js';
+import { buildImageFixture, writeLocal } from '../helpers/images.js';
+import { run } from '../helpers/interop.js';
 import { startRegistry, type TestRegistry } from '../helpers/server.js';
 
 interface SavedImage {
@@ -85,7 +87,7 @@ describe('regctl push --archive / pull --archive', () => {
     const pulled = json<PullResult & { archive: string }>(await runCli(['pull', '--archive', out, ref, '--json']));
     expect(pulled).toEqual({ reference: ref, digest: pushed.pushed[0]!.digest, id: image!.id, layers: { transferred: 3, existing: 0 }, archive: out });
     const work = await mkdtemp(join(dir, 'read-'));
-    const [back] = await readDockerSave(out, work);
+    const [back] = await readDockerSave(await extractArchive(out, work), out);
     expect(back!.repoTags).toEqual([ref]);
     expect(back!.config.digest).toBe(image!.id);
     expect(back!.layers.map((l) => l.digest)).toEqual(image!.diffIds);
@@ -141,6 +143,21 @@ describe('regctl push --archive / pull --archive', () => {
     expect(result.stderr).toMatch(/^regctl: .+ is corrupt: layer [0-9a-f]{64}\/layer\.tar has digest sha256:[0-9a-f]{64}, its config says sha256:[0-9a-f]{64}\n$/);
     expect(result.code).toBe(1);
     expect((await runCli(['digest', ref])).code).toBe(3);
+  });
+
+  it('pushes an OCI image layout, as a directory or a tarball, keeping the manifest digest', async () => {
+    const fixture = await buildImageFixture({ format: 'oci', layers: 2 });
+    const layout = join(dir, 'layout');
+    await writeLocal(layout, 'v7', fixture);
+    const fromDir = json<PushResult>(await runCli(['push', '--archive', layout, `${registry.host}/layout/dir`, '--all-tags', '--json']));
+    expect(fromDir.pushed).toEqual([
+      { source: `${layout}:v7`, reference: `${registry.host}/layout/dir:v7`, digest: fixture.top.digest, id: fixture.blobs[1]!.digest, layers: { transferred: 2, existing: 0 } },
+    ]);
+
+    const file = join(dir, 'layout.tar');
+    await run('tar', ['-C', layout, '-cf', file, '.']);
+    const fromTar = json<PushResult>(await runCli(['push', '--archive', file, `${registry.host}/layout/dir:copy`, '--json']));
+    expect(fromTar.pushed[0]).toMatchObject({ digest: fixture.top.digest, layers: { transferred: 0, existing: 2 } });
   });
 
   it('names a missing archive (exit 3)', async () => {
