@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { Credentials } from '../client/credentials.js';
 import { translateEngineError } from './errors.js';
 import { consumeProgress, type ProgressEvent, type ProgressOutcome } from './progress.js';
@@ -45,7 +46,9 @@ export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** Finds the engine the way the docker CLI does without a context: DOCKER_HOST, else the default socket. */
 export function createDockerEngine(env: NodeJS.ProcessEnv): DockerEngine {
   const host = env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
-  return new DockerodeEngine(new Docker(modemOptions(host, env)), host);
+  // Loaded only here: dockerode brings gRPC, protobuf and SSH along, a quarter second every command would pay.
+  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
+  return new DockerodeEngine(new Dockerode(modemOptions(host, env)), host);
 }
 
 function modemOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptions {
