@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { close as fsClose, createReadStream, fstat as fsFstat, open as fsOpen, read as fsRead, stat as fsStat } from 'node:fs';
+import {
+  close as fsClose,
+  createReadStream,
+  fstat as fsFstat,
+  open as fsOpen,
+  read as fsRead,
+  readdir as fsReaddir,
+  rmdir as fsRmdir,
+  stat as fsStat,
+  unlink as fsUnlink,
+  type Dirent,
+} from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import {
@@ -126,8 +137,7 @@ export class FilesystemDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     const file = this.full(path);
     try {
-      await stat(file);
-      await rm(file, { recursive: true, force: true });
+      await removeTree(file);
     } catch (err) {
       throw translate(err, path);
     }
@@ -316,6 +326,27 @@ async function syncFile(file: string): Promise<void> {
     await fh.close();
   }
 }
+
+/**
+ * Deletes a file or a directory tree in as few calls as the kernel allows (readdir, unlink, rmdir):
+ * garbage collection removes thousands of blob directories, and fs.rm spends twice the calls on each.
+ * A missing path is ENOENT, which callers turn into PathNotFound.
+ */
+async function removeTree(path: string): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdirTyped(path, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return unlinkFile(path);
+    throw err;
+  }
+  await Promise.all(entries.map((e) => (e.isDirectory() ? removeTree(join(path, e.name)) : unlinkFile(join(path, e.name)))));
+  await removeDir(path);
+}
+
+const readdirTyped = promisify(fsReaddir) as (path: string, options: { withFileTypes: true }) => Promise<Dirent[]>;
+const unlinkFile = promisify(fsUnlink);
+const removeDir = promisify(fsRmdir);
 
 /*
  * Links and manifests are read and stat'ed on every request and thousands at a time by garbage
