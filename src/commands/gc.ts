@@ -52,7 +52,7 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
     uploadsOlderThanMs: flags.uploadsOlderThan,
     explain: flags.explain,
   };
-  const note = (line: string): void => void (flags.json ? undefined : deps.stderr.write(`${line}\n`));
+  const { note } = createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr });
   let target: string;
   let run: (o: GcOptions) => Promise<GcReport>;
   if (flags.registry) {

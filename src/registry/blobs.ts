@@ -35,14 +35,8 @@ export class BlobStore {
   }
 
   /** Whether the registry holds the blob at all, in any repository. */
-  async existsGlobally(digest: string): Promise<boolean> {
-    try {
-      await this.statGlobal(digest);
-      return true;
-    } catch (err) {
-      if (err instanceof BlobUnknown) return false;
-      throw err;
-    }
+  existsGlobally(digest: string): Promise<boolean> {
+    return exists(this.driver, paths.blobData(digest));
   }
 
   async statGlobal(digest: string): Promise<BlobInfo> {

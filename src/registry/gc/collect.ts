@@ -60,17 +60,17 @@ export async function collectGarbage(driver: StorageDriver, options: GcOptions, 
     const sweep = <T>(fn: (isProtected: (d: string) => boolean) => Promise<T>): Promise<T> =>
       coordinator ? coordinator.sweep(fn) : fn(() => false);
 
-    for (let i = 0; i < untagged.length; i += SWEEP_BATCH) {
+    for (const batch of batches(untagged)) {
       await sweep(async (isProtected) => {
-        const doomed = untagged.slice(i, i + SWEEP_BATCH).filter(({ digest }) => !isProtected(digest));
+        const doomed = batch.filter(({ digest }) => !isProtected(digest));
         if (!options.dryRun) await mapLimit(doomed, DELETE_CONCURRENCY, (m) => removeRevision(driver, m.repository, m.digest, marks.subjectOf(m.digest)));
         report.removed.manifests.push(...doomed);
       });
     }
-    for (let i = 0; i < candidates.length; i += SWEEP_BATCH) {
+    for (const batch of batches(candidates)) {
       await sweep(async (isProtected) => {
         const doomed: RemovedBlob[] = [];
-        for (const blob of candidates.slice(i, i + SWEEP_BATCH)) {
+        for (const blob of batch) {
           if (isProtected(blob.digest)) {
             kept.set(blob.digest, 'referenced by a push during the collection');
             bytesKept += blob.size;
@@ -93,6 +93,11 @@ export async function collectGarbage(driver: StorageDriver, options: GcOptions, 
   } finally {
     coordinator?.end();
   }
+}
+
+/** Deletes go in small batches so the exclusive lock of an online collection is held only briefly. */
+function* batches<T>(items: T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += SWEEP_BATCH) yield items.slice(i, i + SWEEP_BATCH);
 }
 
 function emptyReport(options: GcOptions, marks: MarkResult): GcReport {
