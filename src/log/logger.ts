@@ -20,6 +20,7 @@ export interface AccessEntry {
   durationMs: number;
   remote?: string;
   repo?: string;
+  requestId?: string;
 }
 
 export interface Logger {
@@ -81,7 +82,7 @@ function textLogger(level: LogLevel, write: (line: string) => void, format: LogF
     error: (msg, fields) => emit('error', msg, fields),
     access: (e) => {
       if (format === 'json') return emit('info', 'request', { ...e, durationMs: round(e.durationMs) });
-      emit('info', `${e.method} ${e.path} ${e.status} ${e.bytes}B ${round(e.durationMs)}ms`, e.remote ? { remote: e.remote } : undefined);
+      emit('info', `${e.method} ${e.path} ${e.status} ${e.bytes}B ${round(e.durationMs)}ms`, { remote: e.remote, requestId: e.requestId });
     },
     flush() {},
   };

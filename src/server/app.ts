@@ -7,7 +7,26 @@ import type { Logger } from '../log/logger.js';
 import type { Registry } from '../registry/registry.js';
 import { errorReply } from './respond.js';
 import { matchRoute } from './routes.js';
+import { requestIdFrom, RequestScope, type RequestInfo } from './request-scope.js';
 import type { Access, Reply } from './types.js';
+
+/** What an observer (metrics, audit) learns of each finished request. */
+export interface CompletedRequest {
+  request: RequestInfo;
+  /** The route's name (`manifest`, `blob`, …), or `unmatched`. */
+  route: string;
+  repo: string;
+  /** The path parameter after the name (reference, digest or upload id), decoded. */
+  param: string;
+  status: number;
+  /** The reply's headers (digest, media type, length, location) as sent. */
+  responseHeaders: Record<string, string | string[] | number | undefined>;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+export type RequestObserver = (done: CompletedRequest) => void;
 
 export interface ServerOptions {
   registry: Registry;
@@ -18,6 +37,10 @@ export interface ServerOptions {
   auth?: { authenticate(authorization: string | undefined): Promise<string> };
   /** PEM contents; given = HTTPS. `clientCa` = clients must present a certificate it signed. */
   tls?: { cert: string; key: string; clientCa?: string };
+  /** Shared with store wrappers that need to know the current request; one is made when absent. */
+  scope?: RequestScope;
+  /** Told about every finished request, after the reply. */
+  observers?: RequestObserver[];
 }
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -25,6 +48,8 @@ const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 /** The request pipeline: route → policy → handler → reply; the only place replies and errors are written. */
 export function createRequestListener(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { registry, logger } = options;
+  const scope = options.scope ?? new RequestScope();
+  const observers = options.observers ?? [];
   const refusal = (access: Access, remote: string | undefined): string | undefined => {
     if (access === 'admin') return isLoopback(remote) ? undefined : 'the admin API answers only clients on this machine';
     if (access !== 'read' && options.readOnly) return 'the registry is in read-only mode';
@@ -39,17 +64,44 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const remote = req.socket.remoteAddress;
+    const request: RequestInfo = {
+      id: requestIdFrom(req.headers['x-request-id']),
+      method,
+      remote,
+      host: req.headers.host,
+      userAgent: req.headers['user-agent'],
+    };
+    // Counted on the socket (headers included) so the body stream is left alone; keep-alive sockets
+    // carry several requests, hence the difference.
+    const bytesReadBefore = req.socket.bytesRead;
     let bytesOut = 0;
+    let routeName = 'unmatched';
+    let repoName = '';
+    let paramValue = '';
+    res.setHeader('X-Request-Id', request.id);
 
     res.once('close', () => {
-      logger.access({
-        method,
-        path: rawUrl,
+      const durationMs = performance.now() - started;
+      logger.access({ method, path: rawUrl, status: res.statusCode, bytes: bytesOut, durationMs, remote, requestId: request.id });
+      if (observers.length === 0) return;
+      const done: CompletedRequest = {
+        request,
+        route: routeName,
+        repo: repoName,
+        param: paramValue,
         status: res.statusCode,
-        bytes: bytesOut,
-        durationMs: performance.now() - started,
-        remote,
-      });
+        responseHeaders: res.getHeaders(),
+        bytesIn: req.socket.bytesRead - bytesReadBefore,
+        bytesOut,
+        durationMs,
+      };
+      for (const observe of observers) {
+        try {
+          observe(done);
+        } catch (err) {
+          logger.error('request observer failed', { error: (err as Error).message });
+        }
+      }
     });
 
     const send = (reply: Reply): void => {
@@ -90,9 +142,12 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
     };
 
     const handle = async (): Promise<Reply> => {
-      if (options.auth) await options.auth.authenticate(req.headers.authorization);
+      if (options.auth) request.user = await options.auth.authenticate(req.headers.authorization);
       const match = matchRoute(path);
       if (!match) throw new NotFound(`no such endpoint: ${method} ${path}`);
+      routeName = match.route.name;
+      repoName = match.repo;
+      paramValue = decodeParam(match.param);
       const entry = match.route.methods[method];
       if (!entry) {
         throw new Unsupported(`${method} is not supported on ${path}`, { detail: { allowed: Object.keys(match.route.methods) } });
@@ -103,7 +158,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
       return entry.handler({
         method,
         repo: match.repo,
-        param: decodeParam(match.param),
+        param: paramValue,
         query: new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)),
         headers: req.headers,
         body: req,
@@ -112,7 +167,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
       });
     };
 
-    handle().then(send, fail);
+    scope.run(request, () => handle().then(send, fail));
   };
 }
 

@@ -6,6 +6,8 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 import type { Access, Handler } from './types.js';
 
 export interface Route {
+  /** Stable name for metrics and logs. */
+  name: string;
   /** Matches the path; group 1 is the repository name, group 2 (if any) the parameter. */
   pattern: RegExp;
   hasName: boolean;
@@ -22,28 +24,31 @@ const admin = (handler: Handler) => ({ handler, access: 'admin' as const });
  * anchors on the fixed word after the name; order matters where one suffix ends another.
  */
 export const ROUTES: Route[] = [
-  { pattern: /^\/v2\/?$/, hasName: false, methods: { GET: read(ping), HEAD: read(ping) } },
-  { pattern: /^\/v2\/_catalog$/, hasName: false, methods: { GET: read(catalog) } },
-  { pattern: /^\/v2\/(.+)\/tags\/list$/, hasName: true, methods: { GET: read(tagsList) } },
+  { name: 'base', pattern: /^\/v2\/?$/, hasName: false, methods: { GET: read(ping), HEAD: read(ping) } },
+  { name: 'catalog', pattern: /^\/v2\/_catalog$/, hasName: false, methods: { GET: read(catalog) } },
+  { name: 'tags', pattern: /^\/v2\/(.+)\/tags\/list$/, hasName: true, methods: { GET: read(tagsList) } },
   {
+    name: 'manifest',
     pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
     hasName: true,
     methods: { GET: read(getManifest), HEAD: read(getManifest), PUT: write(putManifest), DELETE: remove(deleteManifest) },
   },
-  { pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, hasName: true, methods: { POST: write(startUpload) } },
+  { name: 'upload-start', pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/, hasName: true, methods: { POST: write(startUpload) } },
   {
+    name: 'upload',
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
     hasName: true,
     methods: { GET: read(uploadStatus), PATCH: write(patchUpload), PUT: write(finishUpload), DELETE: write(cancelUpload) },
   },
   {
+    name: 'blob',
     pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
     hasName: true,
     methods: { GET: read(getBlob), HEAD: read(getBlob), DELETE: remove(deleteBlob) },
   },
-  { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: read(referrers) } },
+  { name: 'referrers', pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: read(referrers) } },
   // regctl's own, outside /v2/ so no registry client mistakes it for the distribution API.
-  { pattern: /^\/admin\/gc$/, hasName: false, methods: { POST: admin(adminGc) } },
+  { name: 'admin-gc', pattern: /^\/admin\/gc$/, hasName: false, methods: { POST: admin(adminGc) } },
 ];
 
 export interface RouteMatch {
