@@ -11,6 +11,7 @@ import { CONNECTIONS, loadManifest, makeImage, pushImage, putManifests } from '.
 import { benchGc } from './gc.js';
 import { COPY_METRICS, gcMetrics, judge, renderTable } from './report.js';
 import { rssMonitor } from './rss.js';
+import { benchS3 } from './s3.js';
 import { startCncf, startRegctl } from './servers.js';
 
 const MiB = 1024 * 1024;
@@ -221,6 +222,9 @@ async function main() {
   if ('skipped' in cncf) lines.push(`CNCF column skipped: ${cncf.skipped}.`);
   if (copySeconds) lines.push(`copy: median of ${settings.rounds} round(s), seconds from spawn to exit, each tool into its own fresh registry.`);
   else lines.push(`copy vs skopeo skipped: ${skopeoSkipped}.`);
+  lines.push('', ...(await benchS3({ quick: Boolean(flags.quick), log })));
+  lines.push('', ...(await (await import('./proxy.js')).benchProxy({ quick: Boolean(flags.quick), log })));
+  lines.push('', ...(await (await import('./push.js')).benchPush({ rounds: settings.rounds, log, tempDir })));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

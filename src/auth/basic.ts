@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
-import { Unauthorized } from '../oci/errors.js';
-import { parseHtpasswd, readHtpasswdFile, verifyPassword, type HtpasswdEntry } from './htpasswd.js';
+import { parseHtpasswd, verifyPassword, type Htpasswd, type HtpasswdEntry } from './htpasswd.js';
+import { WatchedFile, type Reload } from './watched-file.js';
 
 export const BASIC_CHALLENGE = 'Basic realm="regctl"';
 
@@ -13,15 +12,14 @@ const CACHE_MAX = 1024;
 const NO_SUCH_USER = '$2b$10$ngZXlBnDKJ.g6dacI5TnSOeFdCNK5G4kzL/rdj.KieErdmbjskiEi';
 
 /**
- * HTTP Basic auth against an htpasswd file that is re-read whenever it changes (checked per request
- * with one shared stat), so `regctl user add` takes effect without a restart.
+ * Password checks against an htpasswd file that is re-read whenever it changes, so `regctl user add`
+ * takes effect without a restart.
  */
 export class BasicAuth {
-  private users = new Map<string, string>();
-  private stamp: string | undefined;
-  private refreshing: Promise<void> | undefined;
   /** user + sha256(password) → expiry; cleared whenever the file changes. */
   private readonly verified = new Map<string, number>();
+  private users = new Map<string, string>();
+  private watched!: WatchedFile<Htpasswd>;
 
   private constructor(
     readonly file: string,
@@ -32,7 +30,7 @@ export class BasicAuth {
   /** Loads the file once; entries it will not accept are logged as warnings, naming user and line. */
   static async open(file: string, logger: Logger, now: () => number = Date.now): Promise<BasicAuth> {
     const auth = new BasicAuth(file, logger, now);
-    await auth.refresh();
+    auth.watched = await WatchedFile.open(file, (text) => parseHtpasswd(text ?? ''), (reload) => auth.reloaded(reload), logger);
     return auth;
   }
 
@@ -40,18 +38,9 @@ export class BasicAuth {
     return this.users.size;
   }
 
-  /** Resolves with the user name, or throws UNAUTHORIZED carrying the challenge. */
-  async authenticate(authorization: string | undefined): Promise<string> {
-    const credentials = parseBasic(authorization);
-    if (credentials && (await this.verify(credentials.user, credentials.password))) return credentials.user;
-    throw new Unauthorized(credentials ? 'invalid username or password' : 'authentication required', { headers: { 'WWW-Authenticate': BASIC_CHALLENGE } });
-  }
-
-  private async verify(user: string, password: string): Promise<boolean> {
-    await (this.refreshing ??= this.refresh()
-      // Logged once per change of the file (the stamp is taken first); the users read before stay.
-      .catch((err: Error) => this.logger.error('cannot read the htpasswd file', { file: this.file, error: err.message }))
-      .finally(() => (this.refreshing = undefined)));
+  /** Whether the password is the user's; never throws for wrong credentials. */
+  async verify(user: string, password: string): Promise<boolean> {
+    await this.watched.value();
     const key = `${user}\n${createHash('sha256').update(password).digest('hex')}`;
     const expires = this.verified.get(key);
     if (expires !== undefined && expires > this.now()) return true;
@@ -64,21 +53,12 @@ export class BasicAuth {
     return true;
   }
 
-  private async refresh(): Promise<void> {
-    const info = await stat(this.file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    const stamp = info ? `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : 'missing';
-    if (stamp === this.stamp) return;
-    const first = this.stamp === undefined;
-    this.stamp = stamp;
-    const parsed = parseHtpasswd(await readHtpasswdFile(this.file));
-    this.users = parsed.users;
+  private reloaded({ value, first, missing }: Reload<Htpasswd>): void {
+    this.users = value.users;
     this.verified.clear();
-    if (!first) this.logger.info('htpasswd file changed; users reloaded', { file: this.file, users: parsed.users.size });
-    if (!info) this.logger.warn('htpasswd file is missing: nobody can log in', { file: this.file });
-    for (const entry of parsed.rejected) this.logger.warn(rejectionMessage(entry), { file: this.file, line: entry.line, user: entry.user });
+    if (!first) this.logger.info('htpasswd file changed; users reloaded', { file: this.file, users: value.users.size });
+    if (missing) this.logger.warn('htpasswd file is missing: nobody can log in', { file: this.file });
+    for (const entry of value.rejected) this.logger.warn(rejectionMessage(entry), { file: this.file, line: entry.line, user: entry.user });
   }
 }
 

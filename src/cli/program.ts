@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { registerCatalog } from '../commands/catalog.js';
+import { registerConfig } from '../commands/config.js';
 import { registerCopy } from '../commands/copy.js';
 import { registerDu } from '../commands/du.js';
 import { registerGc } from '../commands/gc.js';
 import { registerImages } from '../commands/images.js';
+import { registerInit } from '../commands/init.js';
 import { registerInspect } from '../commands/inspect.js';
 import { registerLogin } from '../commands/login.js';
 import { registerPush } from '../commands/push.js';
@@ -42,5 +44,7 @@ export function createProgram(deps: CliDeps): Command {
   registerImages(program, deps);
   registerTls(program, deps);
   registerUser(program, deps);
+  registerConfig(program, deps);
+  registerInit(program, deps);
   return program;
 }

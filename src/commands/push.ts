@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, ExitCode, UsageError } from '../cli/errors.js';
 import { addRemoteOptions, parseReference, parseRegistry, REFERENCE_HELP, type RemoteFlags } from '../cli/remote.js';
-import { terminalProgress, type ProgressView } from '../docker/display.js';
+import { progressView, type ProgressView } from '../docker/display.js';
 import { createDockerEngine, type DockerEngine } from '../docker/engine.js';
 import { countLayers, type LayerCounts } from '../docker/progress.js';
 import { withEngineAndRegistry } from '../docker/session.js';
 import { formatImageReference } from '../oci/reference.js';
-import { runPullArchive, runPushArchive, type ArchivePushFlags } from './archive.js';
+import type { ArchivePushFlags } from './archive.js';
 import { outputFor } from './present.js';
 
 export interface PushFlags extends ArchivePushFlags {
@@ -123,15 +123,17 @@ export async function runPull(
   });
 }
 
-function pushArchive(file: string, names: string[], flags: PushFlags, deps: CliDeps): Promise<PushResult> {
+// Archives are loaded on use: tar and gzip handling would otherwise add to every command's start-up.
+async function pushArchive(file: string, names: string[], flags: PushFlags, deps: CliDeps): Promise<PushResult> {
   if (names.length !== 1 || flags.as || flags.registry) {
     throw new UsageError('push --archive FILE takes one NAME[:TAG], which names the registry too (no --as or --registry)');
   }
+  const { runPushArchive } = await import('./archive.js');
   return runPushArchive(file, names[0]!, flags, deps);
 }
 
 function progressFor(flags: RemoteFlags, deps: CliDeps): ProgressFactory {
-  return (title) => terminalProgress(deps.stderr, title, !flags.json);
+  return (title) => progressView(deps.stderr, title, !flags.json);
 }
 
 function layerSummary(layers: LayerCounts, verb: string): string {
@@ -168,7 +170,7 @@ export function registerPush(program: Command, deps: CliDeps): void {
       .addHelpText('after', `\nWithout a tag or digest the tag is "latest". ${REFERENCE_HELP}`),
   ).action(async (reference: string, flags: RemoteFlags & { archive?: string }) => {
     const result = flags.archive
-      ? await runPullArchive(flags.archive, reference, flags, deps)
+      ? await (await import('./archive.js')).runPullArchive(flags.archive, reference, flags, deps)
       : await runPull(reference, flags, deps, undefined, progressFor(flags, deps));
     outputFor(flags, deps).result(result, () =>
       'archive' in result

@@ -21,6 +21,8 @@ export interface HttpConfig {
   /** `host:port`, `:port` or `[v6]:port`. */
   addr: string;
   tls?: TlsConfig;
+  /** CNCF `http.debug.addr`: a second listener for operators (`/metrics`); absent = none. */
+  debugAddr?: string;
 }
 
 export interface TlsConfig {
@@ -36,7 +38,7 @@ export type StorageConfig = {
   delete: boolean;
   readOnly: boolean;
   /** Stale uploads are removed this long after they started (uploadpurging.age); 0 = never. */
-  uploadPurging: { enabled: boolean; ageMs: number; intervalMs: number };
+  uploadPurging: { enabled: boolean; ageMs: number; intervalMs: number; dryRun: boolean };
 } & (
   | { driver: 'filesystem'; rootDirectory: string }
   | { driver: 'inmemory' }
@@ -75,8 +77,11 @@ export interface TokenConfig {
   realm?: string;
   service: string;
   issuer: string;
-  /** PEM private key (ECDSA P-256) that signs tokens; generated on first use when missing. */
-  keyFile: string;
+  /**
+   * PEM private key (ECDSA P-256) that signs tokens; generated (mode 0600) on first use when missing.
+   * Absent = `<config dir>/token/key.pem`.
+   */
+  keyFile?: string;
   expirationMs: number;
 }
 
@@ -110,6 +115,12 @@ export interface ProxyUpstream {
   password?: string;
   /** How long a cached tag is trusted before it is re-checked with HEAD. */
   ttlMs: number;
+  /**
+   * Cached content the upstream has not been asked about for this long expires at the next garbage
+   * collection (tags, then manifests and blobs no remaining cached manifest references); default
+   * 7 days (the CNCF registry's `proxy.ttl`), 0 = never.
+   */
+  cacheTtlMs?: number;
 }
 
 export interface ProxyConfig {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { CliError, ExitCode } from '../cli/errors.js';
 import type { RegistryClient } from '../client/client.js';
-import { extractArchive, readDockerSave } from './archive.js';
+import { indexArchive, readDockerSave } from './archive.js';
 import { pushArchiveImage, type ArchiveTransfer } from './archive-push.js';
 import { layoutDirectory, layoutImages, pushLayoutImage } from './oci-layout.js';
 
@@ -12,16 +12,19 @@ export interface ArchiveSource {
   push(client: RegistryClient, repository: string, tag: string, compress: boolean): Promise<ArchiveTransfer>;
 }
 
-/** A `docker save` tarball, or an OCI image layout as a directory or a tarball; tar contents go to `workDir`. */
+/**
+ * A `docker save` tarball, or an OCI image layout as a directory or a tarball. Files are read where
+ * they lie; `workDir` holds only layers being gzipped for upload.
+ */
 export async function openArchive(path: string, workDir: string): Promise<ArchiveSource[]> {
   const info = await stat(path).catch(() => {
     throw new CliError(`no such archive: ${path}`, ExitCode.notFound);
   });
-  const files = info.isDirectory() ? await layoutDirectory(path) : await extractArchive(path, workDir);
+  const files = info.isDirectory() ? await layoutDirectory(path) : await indexArchive(path);
   if (files.has('manifest.json')) {
     return (await readDockerSave(files, path)).map((image) => ({
       names: image.repoTags,
-      push: (client, repository, tag, compress) => pushArchiveImage(client, image, repository, tag, compress),
+      push: (client, repository, tag, compress) => pushArchiveImage(client, image, repository, tag, compress, workDir, path),
     }));
   }
   if (files.has('index.json')) {

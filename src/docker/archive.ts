@@ -1,26 +1,41 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { CliError, ExitCode } from '../cli/errors.js';
 import { DigestingStream } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+import { gzipFor } from './layer-gzip.js';
+import { indexTar, TarFormatError } from './tar-index.js';
 
-/** A file of the archive, copied out to the work directory with its digest. */
+/** Layers move in pieces this big: with the 64 KiB default, per-chunk overhead costs more than gzip itself. */
+export const LAYER_CHUNK = 1024 * 1024;
+
+/** A file of the archive: read where it lies, in the tarball or the layout directory, when needed. */
 export interface ArchiveFile {
-  path: string;
   size: number;
-  digest: string;
+  /** Known without reading only for an OCI layout's blobs, whose names are their digests. */
+  digest?: string;
+  /** All of it, or the bytes `start` to `end` (inclusive). */
+  open(range?: { start: number; end: number }): Readable;
 }
 
-/** One image of a `docker save` tarball, checked against itself: every digest matches. */
+/** One image of a `docker save` tarball. */
 export interface ArchiveImage {
   repoTags: string[];
   config: { data: Buffer; digest: string };
-  /** Uncompressed layer tars, in order; their digests are the config's diff_ids. */
-  layers: ArchiveFile[];
+  /** Uncompressed layer tars, in order, with the digests the config gives them (checked as each is read). */
+  layers: ArchiveLayer[];
+}
+
+export interface ArchiveLayer {
+  /** Its path in the archive, for messages. */
+  name: string;
+  file: ArchiveFile;
+  diffId: string;
 }
 
 interface SaveManifestEntry {
@@ -31,8 +46,8 @@ interface SaveManifestEntry {
 
 /**
  * The images of a `docker save` tarball (the legacy layout, or the OCI layout Docker 25+ writes,
- * whose manifest.json names blobs/ paths), from its extracted files. Everything is verified before a
- * byte is pushed, so a corrupt archive fails here and leaves the registry untouched.
+ * whose manifest.json names blobs/ paths). The manifest and configs are checked here; layers, whose
+ * digests only reading them can tell, are checked as they are pushed, before their manifest is.
  */
 export async function readDockerSave(files: Map<string, ArchiveFile>, file: string): Promise<ArchiveImage[]> {
   const { json: entries } = await readArchiveJson<SaveManifestEntry[]>(files, 'manifest.json', file);
@@ -46,17 +61,15 @@ async function imageOf(entry: SaveManifestEntry, files: Map<string, ArchiveFile>
     if (!found) throw new CliError(`${archive} is incomplete: manifest.json names "${name}", which the archive does not hold`);
     return found;
   };
-  const configFile = find(entry.Config);
+  find(entry.Config);
   const { body: data, json: config } = await readArchiveJson<{ rootfs?: { diff_ids?: string[] } }>(files, posix.normalize(entry.Config!), archive);
   const diffIds = config.rootfs?.diff_ids ?? [];
   const layers = (entry.Layers ?? []).map(find);
   if (layers.length !== diffIds.length) {
     throw new CliError(`${archive} is inconsistent: ${entry.Config} names ${diffIds.length} layers, manifest.json ${layers.length}`);
   }
-  layers.forEach((layer, i) => {
-    if (layer.digest !== diffIds[i]) throw new CliError(`${archive} is corrupt: layer ${entry.Layers![i]} has digest ${layer.digest}, its config says ${diffIds[i]}`);
-  });
-  return { repoTags: entry.RepoTags ?? [], config: { data, digest: configFile.digest }, layers };
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return { repoTags: entry.RepoTags ?? [], config: { data, digest }, layers: layers.map((file, i) => ({ name: entry.Layers![i]!, file, diffId: diffIds[i]! })) };
 }
 
 /** A JSON document of the archive (manifest, config, index), its bytes kept for pushing as they are. */
@@ -64,7 +77,7 @@ export async function readArchiveJson<T>(files: Map<string, ArchiveFile>, name: 
   const file = files.get(name);
   if (!file) throw new CliError(`${source} is incomplete: it has no ${name}`);
   if (file.size > MAX_MANIFEST_BYTES) throw new CliError(`${source}: ${name} is ${file.size} bytes, more than a JSON document of an image may be`);
-  const body = await readFile(file.path);
+  const body = await buffer(file.open());
   try {
     return { body, json: JSON.parse(body.toString('utf8')) as T };
   } catch (err) {
@@ -73,33 +86,27 @@ export async function readArchiveJson<T>(files: Map<string, ArchiveFile>, name: 
 }
 
 /**
- * Copies every regular file out, named by position (never by the archive's paths, which could point
- * anywhere), hashing on the way. Symlinks, which Docker 25+ uses for its legacy paths, resolve to
- * the file they name.
+ * The regular files of a tarball by name, each read from its place in the tarball when opened: no
+ * copy is made. Symlinks and hard links (Docker 25+ links its legacy paths to blobs/) resolve to the
+ * file they name.
  */
-export async function extractArchive(file: string, workDir: string): Promise<Map<string, ArchiveFile>> {
+export async function indexArchive(file: string): Promise<Map<string, ArchiveFile>> {
+  const entries = await indexTar(file).catch((err: unknown) => {
+    if (err instanceof TarFormatError) throw new CliError(`${file} is not a complete tar archive: ${err.message}`, ExitCode.failure, { cause: err });
+    throw err;
+  });
   const files = new Map<string, ArchiveFile>();
-  const links = new Map<string, string>();
-  const tar = extract();
-  const reading = pipeline(createReadStream(file), tar);
-  // Whichever side fails first, the other's rejection must not go unhandled.
-  reading.catch(() => undefined);
-  try {
-    for await (const entry of tar) {
-      const name = posix.normalize(entry.header.name).replace(/\/$/, '');
-      if (entry.header.type === 'file') {
-        const path = join(workDir, `entry-${files.size}`);
-        const hashing = new DigestingStream();
-        await pipeline(entry, hashing, createWriteStream(path));
-        files.set(name, { path, size: hashing.size, digest: hashing.digest() });
-      } else {
-        if (entry.header.type === 'symlink' && entry.header.linkname) links.set(name, posix.join(posix.dirname(name), entry.header.linkname));
-        entry.resume();
-      }
+  const links: Array<[string, string]> = [];
+  for (const entry of entries) {
+    const name = posix.normalize(entry.name).replace(/\/$/, '');
+    if (entry.type === 'file') {
+      const { offset, size } = entry;
+      files.set(name, { size, digest: blobDigest(name), open: (range) => readRange(file, offset, size, range) });
+    } else if (entry.linkname && entry.type === 'symlink') {
+      links.push([name, posix.join(posix.dirname(name), entry.linkname)]);
+    } else if (entry.linkname && entry.type === 'hardlink') {
+      links.push([name, posix.normalize(entry.linkname)]);
     }
-    await reading;
-  } catch (err) {
-    throw new CliError(`${file} is not a complete tar archive: ${(err as Error).message}`, ExitCode.failure, { cause: err });
   }
   for (const [name, target] of links) {
     const found = files.get(target);
@@ -108,11 +115,50 @@ export async function extractArchive(file: string, workDir: string): Promise<Map
   return files;
 }
 
-/** A layer as it goes to the registry: gzip-compressed next to the tar, or the tar as it is. */
-export async function layerBlob(layer: ArchiveFile, compress: boolean): Promise<ArchiveFile> {
-  if (!compress) return layer;
-  const path = `${layer.path}.gz`;
-  const hashing = new DigestingStream();
-  await pipeline(createReadStream(layer.path), createGzip(), hashing, createWriteStream(path));
-  return { path, size: hashing.size, digest: hashing.digest() };
+/**
+ * The bytes of a file at `offset` in `path` (all `size` of them, or `range` within them). `end` is
+ * inclusive, so an empty file cannot be expressed as a range.
+ */
+export function readRange(path: string, offset: number, size: number, range = { start: 0, end: size - 1 }): Readable {
+  if (size === 0) return Readable.from([]);
+  return createReadStream(path, { start: offset + range.start, end: offset + Math.min(range.end, size - 1), highWaterMark: LAYER_CHUNK });
+}
+
+/** `blobs/<algorithm>/<hex>` of an OCI layout is named by its digest. */
+export function blobDigest(name: string): string | undefined {
+  const m = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/.exec(name);
+  return m ? `${m[1]}:${m[2]}` : undefined;
+}
+
+/** A layer ready to upload: where its bytes are, and what they hash to. */
+export interface LayerBlob {
+  digest: string;
+  size: number;
+  open(): Readable;
+  /** Removes what preparing it wrote. */
+  release(): Promise<void>;
+}
+
+/**
+ * A docker save layer as it goes to the registry. Gzipped (see gzipFor), it is compressed into `path` (the
+ * compressed digest is known only at the end, and the registry is asked for it before uploading),
+ * checking on the way that the tar is the one its config names. As a plain tar it is read straight
+ * from the archive, and the registry checks it against its diff ID.
+ */
+export async function prepareLayer(layer: ArchiveLayer, compress: boolean, path: string, archive: string): Promise<LayerBlob> {
+  if (!compress) return { digest: layer.diffId, size: layer.file.size, open: () => layer.file.open(), release: async () => {} };
+  const plain = new DigestingStream();
+  const packed = new DigestingStream();
+  const release = () => unlink(path).catch(() => undefined);
+  try {
+    await pipeline(layer.file.open(), plain, await gzipFor(layer.file, LAYER_CHUNK), packed, createWriteStream(path));
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  if (plain.digest() !== layer.diffId) {
+    await release();
+    throw new CliError(`${archive} is corrupt: layer ${layer.name} has digest ${plain.digest()}, its config says ${layer.diffId}`);
+  }
+  return { digest: packed.digest(), size: packed.size, open: () => createReadStream(path, { highWaterMark: LAYER_CHUNK }), release };
 }

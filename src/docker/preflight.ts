@@ -12,11 +12,13 @@ export interface RegistryTarget {
 /**
  * The engine speaks plain HTTP only to loopback registries and those daemon.json lists as
  * insecure; anything else fails deep inside a push with "server gave HTTP response to HTTPS client".
- * Saying so up front, with the fix, saves the user that puzzle.
+ * Saying so up front, with the fix, saves the user that puzzle. The engine's settings are asked for
+ * only then: HTTPS and loopback registries skip the call.
  */
-export async function assertEngineAcceptsPlainHttp(target: RegistryTarget, plainHttp: boolean, config: EngineRegistryConfig): Promise<void> {
+export async function assertEngineAcceptsPlainHttp(target: RegistryTarget, plainHttp: boolean, settings: () => Promise<EngineRegistryConfig>): Promise<void> {
   const scheme = target.scheme ?? (plainHttp || isLoopback(target.registry) ? 'http' : 'https');
   if (scheme === 'https' || isLoopback(target.registry)) return;
+  const config = await settings();
   if (config.secure[target.registry] === false) return;
   if (await inInsecureCidrs(hostOf(target.registry), config.insecureCidrs)) return;
   throw new CliError(

@@ -1,5 +1,11 @@
 import type { StoredManifest } from './manifests.js';
 
+/** Told of every lookup (the metrics count hits and misses). */
+export interface CacheStats {
+  hit(): void;
+  miss(): void;
+}
+
 /**
  * Manifests by digest, least recently used first out, bounded in bytes. Content addressed by digest
  * never changes, so entries need no invalidation; deletes only remove links, which are checked apart.
@@ -8,13 +14,19 @@ export class ContentCache {
   private readonly entries = new Map<string, StoredManifest>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+  constructor(
+    private readonly maxBytes = 32 * 1024 * 1024,
+    private readonly stats?: CacheStats,
+  ) {}
 
   get(digest: string): StoredManifest | undefined {
     const entry = this.entries.get(digest);
     if (entry) {
       this.entries.delete(digest);
       this.entries.set(digest, entry);
+      this.stats?.hit();
+    } else {
+      this.stats?.miss();
     }
     return entry;
   }

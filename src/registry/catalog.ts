@@ -1,4 +1,4 @@
-import { PathNotFoundError, type StorageDriver } from '../storage/driver.js';
+import { ignoreNotFound, PathNotFoundError, type StorageDriver } from '../storage/driver.js';
 import { REPOSITORIES_ROOT } from '../storage/paths.js';
 
 /**
@@ -14,6 +14,7 @@ export function listRepositories(driver: StorageDriver): Promise<string[]> {
  * collection, which must see repositories that have blobs or uploads but no manifest yet).
  */
 export async function listRepositoryDirs(driver: StorageDriver, markers: readonly string[]): Promise<string[]> {
+  if (driver.findDirsWith) return (await driver.findDirsWith(REPOSITORIES_ROOT, markers).catch(ignoreNotFound)) ?? [];
   const names = new Set<string>();
   try {
     await driver.walk(REPOSITORIES_ROOT, (entry) => {

@@ -43,7 +43,17 @@ export class ManifestStore {
     return this.load(digest, repo, reference);
   }
 
-  async put(repo: string, reference: string, body: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+  /**
+   * `checkReferences: false` is for the pull-through cache, which stores a manifest before the
+   * clients that pulled it ask for its blobs.
+   */
+  async put(
+    repo: string,
+    reference: string,
+    body: Buffer,
+    contentType: string | undefined,
+    options: { checkReferences?: boolean } = {},
+  ): Promise<PutManifestResult> {
     const ref = parseReference(reference);
     const byDigest = ref.kind === 'digest';
     const digest = byDigest ? digestOf(body, parseDigest(reference).algorithm) : digestOf(body);
@@ -53,7 +63,7 @@ export class ManifestStore {
     const manifest = parseManifest(body, contentType);
     const referenced = manifest.kind === 'index' ? manifest.manifests : [manifest.config, ...manifest.layers];
     await this.gc.reaching([digest, ...referenced.map((d) => d.digest)], async () => {
-      await this.checkReferences(repo, manifest);
+      if (options.checkReferences !== false) await this.checkReferences(repo, manifest);
       // Content before the links that make it reachable, so a crash never leaves a link to nothing.
       await this.blobs.putContent(digest, body);
       this.cache.set(digest, { digest, mediaType: manifest.mediaType, body });

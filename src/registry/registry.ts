@@ -1,10 +1,10 @@
 import type { StorageDriver } from '../storage/driver.js';
 import { LinkCachingDriver } from '../storage/link-cache.js';
 import { BlobStore } from './blobs.js';
-import { ContentCache } from './cache.js';
+import { ContentCache, type CacheStats } from './cache.js';
 import { listRepositories } from './catalog.js';
 import { collectGarbage, type GcOptions } from './gc/collect.js';
-import { GcCoordinator } from './gc/coordinator.js';
+import { GcCoordinator, type GcRunListener } from './gc/coordinator.js';
 import type { GcReport } from './gc/report.js';
 import { ManifestStore } from './manifests.js';
 import { ReferrerStore } from './referrers.js';
@@ -22,6 +22,10 @@ export interface RegistryDeps {
    * change made by another process on the same storage is seen. 0 turns the cache off.
    */
   linkCacheTtlMs?: number;
+  /** Told of manifest cache hits and misses (metrics). */
+  cacheStats?: CacheStats;
+  /** Told when a garbage collection inside this registry ends (metrics). */
+  onGcRun?: GcRunListener;
 }
 
 /** The domain stores over one storage driver, wired together. */
@@ -33,9 +37,10 @@ export class Registry {
   readonly referrers: ReferrerStore;
   readonly manifests: ManifestStore;
   /** Coordinates garbage collection with the pushes this registry takes. */
-  readonly gc = new GcCoordinator();
+  readonly gc: GcCoordinator;
 
   constructor(deps: RegistryDeps) {
+    this.gc = new GcCoordinator(deps.onGcRun);
     const ttl = deps.linkCacheTtlMs ?? 1000;
     this.driver = ttl > 0 ? new LinkCachingDriver(deps.driver, ttl) : deps.driver;
     this.blobs = new BlobStore(this.driver, this.gc);
@@ -47,7 +52,7 @@ export class Registry {
       this.blobs,
       this.tags,
       this.referrers,
-      new ContentCache(deps.manifestCacheBytes),
+      new ContentCache(deps.manifestCacheBytes, deps.cacheStats),
       this.gc,
     );
   }
@@ -60,4 +65,7 @@ export class Registry {
   collectGarbage(options: GcOptions): Promise<GcReport> {
     return collectGarbage(this.driver, options, this.gc);
   }
+
+  /** Releases what a registry holds beyond its storage (a pull-through cache's upstream connections). */
+  async close(): Promise<void> {}
 }

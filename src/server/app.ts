@@ -1,9 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { Readable } from 'node:stream';
+import { redactQuery } from '../auth/redact.js';
+import type { ClientRequest, Identity, Need, ServerAuth } from '../auth/server-auth.js';
+import type { TokenRequest } from '../auth/token-service.js';
 import { Denied, NotFound, Unsupported } from '../oci/errors.js';
-import { validateName } from '../oci/reference.js';
+import { NAME_PATTERN, validateName } from '../oci/reference.js';
 import type { Logger } from '../log/logger.js';
+import type { MetricsSource } from './handlers/metrics.js';
 import type { Registry } from '../registry/registry.js';
 import { errorReply } from './respond.js';
 import { matchRoute } from './routes.js';
@@ -18,6 +23,8 @@ export interface CompletedRequest {
   repo: string;
   /** The path parameter after the name (reference, digest or upload id), decoded. */
   param: string;
+  /** The query string as the handler saw it (without `?`; '' when none): tells a mount from an upload. */
+  query: string;
   status: number;
   /** The reply's headers (digest, media type, length, location) as sent. */
   responseHeaders: Record<string, string | string[] | number | undefined>;
@@ -33,14 +40,16 @@ export interface ServerOptions {
   logger: Logger;
   readOnly: boolean;
   deleteEnabled: boolean;
-  /** Every request must pass this first (Basic auth against htpasswd); none = open registry. */
-  auth?: { authenticate(authorization: string | undefined): Promise<string> };
+  /** Authentication and access rules (`createServerAuth`); none = an open registry. */
+  auth?: ServerAuth;
   /** PEM contents; given = HTTPS. `clientCa` = clients must present a certificate it signed. */
   tls?: { cert: string; key: string; clientCa?: string };
   /** Shared with store wrappers that need to know the current request; one is made when absent. */
   scope?: RequestScope;
   /** Told about every finished request, after the reply. */
   observers?: RequestObserver[];
+  /** Rendered at GET /metrics; absent = 404. */
+  metrics?: MetricsSource;
 }
 
 const API_VERSION = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -50,7 +59,11 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
   const { registry, logger } = options;
   const scope = options.scope ?? new RequestScope();
   const observers = options.observers ?? [];
+  // What each keep-alive socket had read by the end of its previous request: a request's bytes are
+  // counted at its end, since by its start Node has often read its headers and body already.
+  const readUntil = new WeakMap<Socket, number>();
   const refusal = (access: Access, remote: string | undefined): string | undefined => {
+    if (access === 'public') return undefined;
     if (access === 'admin') return isLoopback(remote) ? undefined : 'the admin API answers only clients on this machine';
     if (access !== 'read' && options.readOnly) return 'the registry is in read-only mode';
     if (access === 'delete' && !options.deleteEnabled) return 'deletes are disabled on this registry (serve without --no-delete to allow them)';
@@ -71,9 +84,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
       host: req.headers.host,
       userAgent: req.headers['user-agent'],
     };
-    // Counted on the socket (headers included) so the body stream is left alone; keep-alive sockets
-    // carry several requests, hence the difference.
-    const bytesReadBefore = req.socket.bytesRead;
+    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
     let bytesOut = 0;
     let routeName = 'unmatched';
     let repoName = '';
@@ -82,16 +93,20 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
 
     res.once('close', () => {
       const durationMs = performance.now() - started;
-      logger.access({ method, path: rawUrl, status: res.statusCode, bytes: bytesOut, durationMs, remote, requestId: request.id });
+      const bytesRead = req.socket.bytesRead;
+      const bytesIn = bytesRead - (readUntil.get(req.socket) ?? 0);
+      readUntil.set(req.socket, bytesRead);
+      logger.access({ method, path: redactQuery(rawUrl), status: res.statusCode, bytes: bytesOut, durationMs, remote, requestId: request.id });
       if (observers.length === 0) return;
       const done: CompletedRequest = {
         request,
         route: routeName,
         repo: repoName,
         param: paramValue,
+        query: query.toString(),
         status: res.statusCode,
         responseHeaders: res.getHeaders(),
-        bytesIn: req.socket.bytesRead - bytesReadBefore,
+        bytesIn,
         bytesOut,
         durationMs,
       };
@@ -142,28 +157,45 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
     };
 
     const handle = async (): Promise<Reply> => {
-      if (options.auth) request.user = await options.auth.authenticate(req.headers.authorization);
+      const { auth } = options;
+      const client: ClientRequest = { authorization: req.headers.authorization, remote, host: req.headers.host, secure: Boolean(options.tls) };
       const match = matchRoute(path);
-      if (!match) throw new NotFound(`no such endpoint: ${method} ${path}`);
+      const entry = match?.route.methods[method];
+      // Public routes (the token service, health) skip authentication; everything else, unknown paths
+      // included, learns who is asking first, so a stranger cannot probe which endpoints exist.
+      const identity: Identity | undefined = auth && entry?.access !== 'public' ? await auth.authenticate(client) : undefined;
+      if (identity) request.user = identity.user;
+      if (!match || !entry) {
+        if (auth && identity) await auth.authorize(identity, { kind: 'login' }, client);
+        if (!match) throw new NotFound(`no such endpoint: ${method} ${path}`);
+        throw new Unsupported(`${method} is not supported on ${path}`, { detail: { allowed: Object.keys(match.route.methods) } });
+      }
       routeName = match.route.name;
       repoName = match.repo;
       paramValue = decodeParam(match.param);
-      const entry = match.route.methods[method];
-      if (!entry) {
-        throw new Unsupported(`${method} is not supported on ${path}`, { detail: { allowed: Object.keys(match.route.methods) } });
+      // Validated before any access rule sees it: globs only ever meet canonical names (no `..`,
+      // no percent-encoding, no empty segments, lowercase), so no path trick can slip past a rule.
+      if (match.route.hasName) validateName(match.repo);
+      let mayPull: ((repo: string) => boolean) | undefined;
+      if (auth && identity && entry.access !== 'public') {
+        await auth.authorize(identity, need(match.route.name, match.repo, entry.access), client);
+        if (match.route.name === 'catalog') mayPull = await auth.pullFilter(identity);
+        if (match.route.name === 'upload-start' && query.has('mount')) await dropUnreadableMount(auth, identity, query);
       }
       const refused = refusal(entry.access, remote);
       if (refused) throw entry.access === 'admin' ? new Denied(refused) : new Unsupported(refused);
-      if (match.route.hasName) validateName(match.repo);
       return entry.handler({
         method,
         repo: match.repo,
         param: paramValue,
-        query: new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1)),
+        query,
         headers: req.headers,
         body: req,
         registry,
         readOnly: options.readOnly,
+        metrics: options.metrics,
+        ...(mayPull ? { mayPull } : {}),
+        ...(auth?.tokenService ? { issueToken: (r: TokenRequest) => auth.issueToken(r, client) } : {}),
       });
     };
 
@@ -183,6 +215,26 @@ export function createRegistryServer(options: ServerOptions): Server {
   // Large blob uploads can take longer than Node's default 5-minute request limit.
   server.headersTimeout = 60_000;
   return server;
+}
+
+/** What a route needs of the caller, from its access kind: one mapping for every route. */
+function need(route: string, repo: string, access: Exclude<Access, 'public'>): Need {
+  if (access === 'admin') return { kind: 'admin' };
+  if (repo === '') return route === 'catalog' ? { kind: 'catalog' } : { kind: 'login' };
+  return { kind: 'repository', repo, action: access === 'read' ? 'pull' : access === 'write' ? 'push' : 'delete' };
+}
+
+/**
+ * A cross-repository mount links a blob of another repository: only with pull on that source.
+ * Otherwise (or with no `from`, where any blob in the store would do) the mount is dropped and the
+ * request answers as a plain upload start, the spec's fallback, so the client uploads the blob
+ * itself and learns nothing about repositories it may not read.
+ */
+async function dropUnreadableMount(auth: ServerAuth, identity: Identity, query: URLSearchParams): Promise<void> {
+  const from = query.get('from');
+  if (from !== null && NAME_PATTERN.test(from) && (await auth.mayPull(identity, from))) return;
+  query.delete('mount');
+  query.delete('from');
 }
 
 /** Clients that URL-encode digests send `sha256%3A…`; the value is validated after decoding. */

@@ -1,7 +1,10 @@
 import { adminGc } from './handlers/admin.js';
 import { getBlob, deleteBlob } from './handlers/blobs.js';
+import { healthz } from './handlers/health.js';
+import { metricsHandler } from './handlers/metrics.js';
 import { catalog, ping, referrers, tagsList } from './handlers/listing.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
+import { token } from './handlers/token.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads.js';
 import type { Access, Handler } from './types.js';
 
@@ -49,6 +52,9 @@ export const ROUTES: Route[] = [
   { name: 'referrers', pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: read(referrers) } },
   // regctl's own, outside /v2/ so no registry client mistakes it for the distribution API.
   { name: 'admin-gc', pattern: /^\/admin\/gc$/, hasName: false, methods: { POST: admin(adminGc) } },
+  { name: 'token', pattern: /^\/token$/, hasName: false, methods: { GET: { handler: token, access: 'public' }, POST: { handler: token, access: 'public' } } },
+  { name: 'healthz', pattern: /^\/healthz$/, hasName: false, methods: { GET: { handler: healthz, access: 'public' }, HEAD: { handler: healthz, access: 'public' } } },
+  { name: 'metrics', pattern: /^\/metrics$/, hasName: false, methods: { GET: admin(metricsHandler) } },
 ];
 
 export interface RouteMatch {

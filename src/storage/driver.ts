@@ -36,6 +36,21 @@ export interface StorageDriver {
   delete(path: string): Promise<void>;
   /** Visits everything below `path`, depth first in sorted order; return 'skip' to not descend. */
   walk(path: string, visit: (entry: WalkEntry) => void | 'skip' | Promise<void | 'skip'>): Promise<void>;
+  /**
+   * Optional capability: a time-limited URL from which a client can GET the object (and ranges of it)
+   * straight from the backend, e.g. an S3 presigned URL. A driver has it only when configured to hand
+   * such URLs out (`storage.s3.redirect`); blob GETs then answer 307 to it instead of streaming.
+   * It does not check that the object exists. Wrappers of a driver must pass it through.
+   */
+  urlFor?(path: string, options?: { expiresInSeconds?: number }): Promise<string>;
+  /**
+   * Optional capability: the directories below `path` that hold a directory named one of `markers`
+   * (names starting with "_"), relative to `path` and sorted, never looking inside a directory whose
+   * name starts with "_". The same answer as the walk in registry/catalog.ts, which an object store
+   * gives in a few delimiter listings instead of one per directory. PathNotFoundError when nothing
+   * is below `path`. Wrappers of a driver must pass it through.
+   */
+  findDirsWith?(path: string, markers: readonly string[]): Promise<string[]>;
 }
 
 export interface FileWriter {

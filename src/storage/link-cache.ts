@@ -18,6 +18,9 @@ const MAX_ENTRIES = 100_000;
  */
 export class LinkCachingDriver implements StorageDriver {
   readonly name: string;
+  // Optional capabilities pass straight through: links are never what they return.
+  readonly urlFor?: StorageDriver['urlFor'];
+  readonly findDirsWith?: StorageDriver['findDirsWith'];
   private readonly entries = new Map<string, Entry>();
   /** Bumped by every change, so a read that raced a write does not cache what it saw. */
   private generation = 0;
@@ -28,6 +31,8 @@ export class LinkCachingDriver implements StorageDriver {
     private readonly now: () => number = Date.now,
   ) {
     this.name = inner.name;
+    if (inner.urlFor) this.urlFor = inner.urlFor.bind(inner);
+    if (inner.findDirsWith) this.findDirsWith = inner.findDirsWith.bind(inner);
   }
 
   async getContent(path: string, maxBytes?: number): Promise<Buffer> {

@@ -15,9 +15,13 @@ import { InvalidPathError } from './driver.js';
  *     _uploads/<uuid>/data                                    upload in progress
  *     _uploads/<uuid>/startedat                               RFC 3339 start time
  *     _referrers/<alg>/<subject hex>/<alg>/<hex>/link         regctl only: manifests with this subject
+ *     _proxy/tags/<tag>/checkedat                             regctl only: when the upstream last confirmed the tag
+ *     _proxy/revisions/<alg>/<hex>/fetchedat                  regctl only: manifest fetched from the upstream
+ *     _proxy/layers/<alg>/<hex>/fetchedat                     regctl only: blob fetched from the upstream
  *
- * `_referrers` is regctl's own; the CNCF registry skips directories starting with "_" when it walks
- * repositories, and the index can be rebuilt from the revisions.
+ * `_referrers` and `_proxy` are regctl's own; the CNCF registry skips directories starting with "_"
+ * when it walks repositories, the referrers index can be rebuilt from the revisions, and losing the
+ * pull-through cache's times only makes it ask its upstream again.
  * Every function validates its inputs, so user input can never steer a path outside the tree.
  */
 export const ROOT = '/docker/registry/v2';
@@ -129,4 +133,44 @@ export function referrerLink(repo: string, subject: string, referrer: string): s
 
 export function isUploadId(id: string): boolean {
   return UPLOAD_ID.test(id);
+}
+
+export function proxyDir(repo: string): string {
+  return `${repository(repo)}/_proxy`;
+}
+
+export function proxyTagsDir(repo: string): string {
+  return `${proxyDir(repo)}/tags`;
+}
+
+export function proxyTagDir(repo: string, t: string): string {
+  return `${proxyTagsDir(repo)}/${tag(t)}`;
+}
+
+export function proxyTagCheckedAt(repo: string, t: string): string {
+  return `${proxyTagDir(repo, t)}/checkedat`;
+}
+
+export function proxyRevisionsDir(repo: string): string {
+  return `${proxyDir(repo)}/revisions`;
+}
+
+export function proxyRevisionDir(repo: string, digest: string): string {
+  return `${proxyRevisionsDir(repo)}/${digestPath(digest)}`;
+}
+
+export function proxyRevisionFetchedAt(repo: string, digest: string): string {
+  return `${proxyRevisionDir(repo, digest)}/fetchedat`;
+}
+
+export function proxyLayersDir(repo: string): string {
+  return `${proxyDir(repo)}/layers`;
+}
+
+export function proxyLayerDir(repo: string, digest: string): string {
+  return `${proxyLayersDir(repo)}/${digestPath(digest)}`;
+}
+
+export function proxyLayerFetchedAt(repo: string, digest: string): string {
+  return `${proxyLayerDir(repo, digest)}/fetchedat`;
 }

@@ -7,7 +7,7 @@ import { buffer } from 'node:stream/consumers';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PullResult, PushResult } from '../../src/commands/push.js';
-import { extractArchive, readDockerSave } from '../../src/docker/archive.js';
+import { indexArchive, readDockerSave } from '../../src/docker/archive.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { sha256 } from '../helpers/fixtures.js';
 import { buildImageFixture, writeLocal } from '../helpers/images.js';
@@ -86,11 +86,11 @@ describe('regctl push --archive / pull --archive', () => {
     const out = join(dir, 'pulled.tar');
     const pulled = json<PullResult & { archive: string }>(await runCli(['pull', '--archive', out, ref, '--json']));
     expect(pulled).toEqual({ reference: ref, digest: pushed.pushed[0]!.digest, id: image!.id, layers: { transferred: 3, existing: 0 }, archive: out });
-    const work = await mkdtemp(join(dir, 'read-'));
-    const [back] = await readDockerSave(await extractArchive(out, work), out);
+    const [back] = await readDockerSave(await indexArchive(out), out);
     expect(back!.repoTags).toEqual([ref]);
     expect(back!.config.digest).toBe(image!.id);
-    expect(back!.layers.map((l) => l.digest)).toEqual(image!.diffIds);
+    expect(back!.layers.map((l) => l.diffId)).toEqual(image!.diffIds);
+    expect(await Promise.all(back!.layers.map(async (l) => sha256(await buffer(l.file.open()))))).toEqual(image!.diffIds);
   });
 
   it('pushes plain tar layers with --no-compress', async () => {
@@ -126,8 +126,15 @@ describe('regctl push --archive / pull --archive', () => {
     await truncate(file, (await readFile(file)).length - 3000);
     const ref = `${registry.host}/archive/truncated:v1`;
     const result = await runCli(['push', '--archive', file, ref]);
-    expect(result.stderr).toBe(`regctl: ${file} is not a complete tar archive: Unexpected end of data\n`);
+    expect(result.stderr).toMatch(new RegExp(`^regctl: ${file} is not a complete tar archive: it ends at byte \\d+ without the end-of-archive marker \\(truncated\\?\\)\n$`));
     expect(result.code).toBe(1);
+    expect((await runCli(['digest', ref])).code, 'the tag must not exist').toBe(3);
+
+    // Cut inside a layer: found by reading the headers alone, before a byte is uploaded.
+    await dockerSave(file, [{ repoTags: ['t:1'], layers: 2 }]);
+    await truncate(file, 2000);
+    const inside = await runCli(['push', '--archive', file, ref]);
+    expect(inside.stderr).toMatch(new RegExp(`^regctl: ${file} is not a complete tar archive: it ends at byte 2000, inside the member at byte 0 \\(truncated\\?\\)\n$`));
     expect((await runCli(['digest', ref])).code, 'the tag must not exist').toBe(3);
   });
 

@@ -201,7 +201,7 @@ async function removeRevision(driver: StorageDriver, repo: string, digest: strin
   if (subject) await driver.delete(paths.referrerDir(repo, subject, digest)).catch(ignoreNotFound);
 }
 
-async function sweepUploads(driver: StorageDriver, repositories: string[], olderThan: Date, dryRun: boolean): Promise<GcReport['removed']['uploads']> {
+export async function sweepUploads(driver: StorageDriver, repositories: string[], olderThan: Date, dryRun: boolean): Promise<GcReport['removed']['uploads']> {
   const removed: GcReport['removed']['uploads'] = [];
   for (const repo of repositories) {
     for (const id of (await driver.list(paths.uploadsDir(repo)).catch(ignoreNotFound)) ?? []) {

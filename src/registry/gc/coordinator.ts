@@ -1,5 +1,8 @@
 import { RwLock } from '../../util/concurrency.js';
 
+/** Told when a collection ends, with how long it ran (the metrics count runs). */
+export type GcRunListener = (durationMs: number) => void;
+
 /**
  * How garbage collection stays safe while the registry takes pushes (README, "Garbage collection").
  *
@@ -19,6 +22,9 @@ export class GcCoordinator {
   private readonly lock = new RwLock();
   private protectedDigests: Set<string> | undefined;
   private running = false;
+  private startedAt = 0;
+
+  constructor(private readonly onRun?: GcRunListener) {}
 
   /** Runs a store operation that makes `digests` reachable. */
   async reaching<T>(digests: readonly string[], fn: () => Promise<T>): Promise<T> {
@@ -32,6 +38,7 @@ export class GcCoordinator {
   async begin(): Promise<void> {
     if (this.running) throw new GcBusyError();
     this.running = true;
+    this.startedAt = performance.now();
     await this.lock.exclusive(async () => {
       this.protectedDigests = new Set();
     });
@@ -40,6 +47,7 @@ export class GcCoordinator {
   end(): void {
     this.protectedDigests = undefined;
     this.running = false;
+    this.onRun?.(performance.now() - this.startedAt);
   }
 
   get isRunning(): boolean {

@@ -3,6 +3,7 @@ import { OciError, Unavailable } from '../../oci/errors.js';
 import type { GcOptions } from '../../registry/gc/collect.js';
 import { GcBusyError } from '../../registry/gc/coordinator.js';
 import { jsonReply } from '../respond.js';
+import { readSmallBody } from './small-body.js';
 import type { Handler } from '../types.js';
 
 /** The body of POST /admin/gc; every field optional, with the CLI's defaults. */
@@ -53,11 +54,7 @@ export function parseGcRequest(value: unknown): GcOptions {
 }
 
 async function readJson(body: IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of body) {
-    text += chunk;
-    if (text.length > 64 * 1024) throw invalid('request body too large');
-  }
+  const text = await readSmallBody(body);
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);

@@ -1,5 +1,6 @@
 import { parseDigest } from '../../oci/digest.js';
 import { parseRange } from '../../registry/blobs.js';
+import * as paths from '../../storage/paths.js';
 import type { Handler, Reply } from '../types.js';
 
 const IMMUTABLE = 'max-age=31536000';
@@ -18,6 +19,12 @@ export const getBlob: Handler = async ({ method, repo, param, headers, registry 
     'Content-Length': range ? range.end - range.start + 1 : size,
   };
   if (range) replyHeaders['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+  // Only after the checks above: the URL skips this registry's access control, so it is handed out
+  // for blobs this repository holds, and clients resend their Range to it.
+  if (method === 'GET' && size > 0 && registry.driver.urlFor) {
+    const location = await registry.driver.urlFor(paths.blobData(digest));
+    return { status: 307, headers: { Location: location, 'Docker-Content-Digest': digest, 'Content-Length': 0 } };
+  }
   const reply: Reply = { status: range ? 206 : 200, headers: replyHeaders };
   if (method === 'GET' && size > 0) reply.body = await registry.blobs.open(repo, digest, range);
   return reply;

@@ -10,7 +10,9 @@ const MAX_PAGE = 10_000;
 export const ping: Handler = async () => jsonReply(200, {});
 
 export const catalog: Handler = async (ctx) => {
-  const { page, more } = paginate(await ctx.registry.repositories(), pageSize(ctx), lastOf(ctx));
+  // Filtered before paging, so pages stay full and `last` never points at a hidden name.
+  const visible = (await ctx.registry.repositories()).filter((repo) => ctx.mayPull?.(repo) ?? true);
+  const { page, more } = paginate(visible, pageSize(ctx), lastOf(ctx));
   return jsonReply(200, { repositories: page }, linkHeader('/v2/_catalog', page, more, pageSize(ctx)));
 };
 

@@ -1,0 +1,161 @@
+import { isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, type Node } from 'yaml';
+import { parseDuration } from '../util/duration.js';
+import { ConfigError, type ConfigWarning } from './errors.js';
+import type { ConfigTree } from './source.js';
+
+/**
+ * Typed reads from one mapping of the configuration tree. Every read marks its key as understood;
+ * `finish()` warns about the rest, so an ignored setting is never silent. Wrong types are
+ * ConfigErrors pointing at the value.
+ */
+export class Section {
+  private readonly used = new Set<string>();
+
+  constructor(
+    private readonly tree: ConfigTree,
+    private readonly warnings: ConfigWarning[],
+    readonly path: string,
+    readonly node: YAMLMap | undefined,
+    /** The key this section is written under, for messages about keys missing from it. */
+    private readonly at?: Node,
+  ) {}
+
+  /** Whether the key is written at all (an explicit null counts as absent). */
+  has(key: string): boolean {
+    const value = this.pair(key)?.value as Node | null | undefined;
+    return value !== undefined && value !== null && !(isScalar(value) && value.value === null);
+  }
+
+  string(key: string): string | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    const v = isScalar(node) ? node.value : undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return String(v);
+    throw this.wrong(key, node, 'write a string');
+  }
+
+  bool(key: string): boolean | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    throw this.wrong(key, node, 'write true or false');
+  }
+
+  /** A non-negative integer; `min` for sizes with a floor. */
+  integer(key: string, min = 0): number | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    const v = isScalar(node) ? Number(node.value) : NaN;
+    if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'string') && Number.isInteger(v) && v >= min) return v;
+    throw this.wrong(key, node, min > 0 ? `write a whole number of at least ${min}` : 'write a whole number (0 or more)');
+  }
+
+  /** Go-style durations as the CNCF registry writes them: `500ms`, `10s`, `168h`, `1h30m`. */
+  duration(key: string): number | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    const v = isScalar(node) ? node.value : undefined;
+    try {
+      if (typeof v === 'string') return parseDuration(v);
+    } catch {
+      // the message below says what is accepted
+    }
+    throw this.wrong(key, node, 'write a duration with a unit, e.g. 500ms, 10s, 15m or 168h');
+  }
+
+  /** A list of strings; a single string is a list of one. */
+  strings(key: string): string[] | undefined {
+    const node = this.value(key);
+    if (node === undefined) return undefined;
+    if (isScalar(node) && typeof node.value === 'string') return [node.value];
+    if (isSeq(node) && node.items.every((i) => isScalar(i) && typeof i.value === 'string')) return node.items.map((i) => String((i as { value: string }).value));
+    throw this.wrong(key, node, 'write a list of strings');
+  }
+
+  /** A nested mapping; absent = an empty section. `storage: s3` style (a bare name) is `{s3: {}}`. */
+  section(key: string): Section {
+    const node = this.value(key);
+    const path = this.child(key);
+    const at = this.pair(key)?.key as Node | undefined;
+    if (node === undefined || isMap(node)) return new Section(this.tree, this.warnings, path, node, at);
+    if (isScalar(node) && typeof node.value === 'string' && node.value !== '') {
+      const named = new YAMLMap<unknown, unknown>();
+      named.add(new Pair(new Scalar(node.value), null));
+      named.range = node.range;
+      return new Section(this.tree, this.warnings, path, named, at);
+    }
+    throw this.wrong(key, node, 'write a mapping of settings (indented keys below it)');
+  }
+
+  /** A list of mappings (notification endpoints, proxies). */
+  list(key: string): Section[] {
+    const node = this.value(key);
+    if (node === undefined) return [];
+    if (!isSeq(node)) throw this.wrong(key, node, 'write a list (items starting with "- ")');
+    return node.items.map((item, i) => {
+      if (!isMap(item)) throw new ConfigError(this.tree.where(item as Node), `${this.child(key)}[${i}] is ${shown(item as Node)}; write a mapping of settings`);
+      return new Section(this.tree, this.warnings, `${this.child(key)}[${i}]`, item);
+    });
+  }
+
+  /** The keys written in this mapping, in order. */
+  keys(): string[] {
+    return (this.node?.items ?? []).map((p) => keyName(p));
+  }
+
+  /** Warns when the key is present: regctl does not act on it. */
+  unsupported(key: string, why = 'is not supported by regctl; ignored'): void {
+    if (!this.has(key)) return;
+    this.used.add(key);
+    this.warn(key, why);
+  }
+
+  warn(key: string, message: string): void {
+    const node = this.pair(key)?.key as Node | undefined;
+    this.warnings.push({ key: this.child(key), where: this.tree.where(node ?? this.at ?? this.node), message: `${this.child(key)} ${message}` });
+  }
+
+  /** A ConfigError pointing at the key's value (or at this section when the key is absent). */
+  fail(key: string, node: Node | undefined, problem: string): ConfigError {
+    return new ConfigError(this.tree.where(node ?? (this.pair(key)?.key as Node | undefined) ?? this.at ?? this.node), `${this.child(key)} ${problem}`);
+  }
+
+  /** A value of the wrong type: what it is, then what to write instead. */
+  private wrong(key: string, node: Node, fix: string): ConfigError {
+    return this.fail(key, node, `is ${shown(node)}; ${fix}`);
+  }
+
+  /** Warns about every key no read asked for. */
+  finish(): void {
+    for (const key of this.keys()) {
+      if (this.used.has(key)) continue;
+      this.used.add(key);
+      this.warn(key, 'is not a setting regctl knows; ignored');
+    }
+  }
+
+  private value(key: string): Node | undefined {
+    this.used.add(key);
+    return this.has(key) ? (this.pair(key)!.value as Node) : undefined;
+  }
+
+  private pair(key: string): Pair<unknown, unknown> | undefined {
+    return this.node?.items.find((p) => keyName(p) === key) as Pair<unknown, unknown> | undefined;
+  }
+
+  private child(key: string): string {
+    return this.path ? `${this.path}.${key}` : key;
+  }
+}
+
+function shown(node: Node): string {
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  const text = JSON.stringify(isScalar(node) ? node.value : node);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+function keyName(pair: Pair<unknown, unknown>): string {
+  return String(isScalar(pair.key) ? pair.key.value : pair.key);
+}
