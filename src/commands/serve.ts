@@ -14,7 +14,8 @@ import { loadServeConfig } from '../config/load.js';
 import { defaultStorageRoot, parseListenAddress } from '../config/paths.js';
 import type { AuthConfig, ServeConfig, StorageConfig } from '../config/schema.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from '../log/logger.js';
-import { Registry } from '../registry/registry.js';
+import { Registry, type RegistryDeps } from '../registry/registry.js';
+import { RequestScope } from '../server/request-scope.js';
 import { createRegistryServer } from '../server/app.js';
 import { removeServeMarker, writeServeMarker } from '../server/marker.js';
 import { createStorageDriver, describeStorage } from '../storage/factory.js';
@@ -43,9 +44,10 @@ export async function startServe(config: ServeConfig, logger: Logger, env: NodeJ
   if (storage.driver === 'filesystem') await checkWritable(storage.rootDirectory);
   const driver = await createStorageDriver(storage, logger);
   const observe = await createObservability(config, logger);
-  const registry = new Registry({ driver, ...observe.registryHooks });
+  const scope = new RequestScope();
+  const registry = await createRegistry(config, { driver, ...observe.registryHooks }, { logger, scope });
   const { observers, metrics } = observe.attach(registry, tls ? 'https' : 'http');
-  const server = createRegistryServer({ registry, logger, readOnly: storage.readOnly, deleteEnabled: storage.delete, tls, auth, observers, metrics });
+  const server = createRegistryServer({ registry, logger, readOnly: storage.readOnly, deleteEnabled: storage.delete, tls, auth, observers, metrics, scope });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, config.http.addr, listen)));
     server.listen(listen.port, listen.host, () => resolveListen());
@@ -57,7 +59,8 @@ export async function startServe(config: ServeConfig, logger: Logger, env: NodeJ
   const root = storage.driver === 'filesystem' ? storage.rootDirectory : undefined;
   if (root) await writeServeMarker(root, { pid: process.pid, url, startedAt: new Date().toISOString(), ...(tls?.caFile ? { caFile: tls.caFile } : {}) });
   const jobs: StopJob[] = [];
-  if (config.regctl.gcIntervalMs > 0) jobs.push(scheduleGc(registry, config.regctl.gcIntervalMs, logger));
+  const gcIntervalMs = config.regctl.gcIntervalMs || (config.proxy.upstreams.length > 0 && !storage.readOnly ? PROXY_EXPIRY_INTERVAL_MS : 0);
+  if (gcIntervalMs > 0) jobs.push(scheduleGc(registry, gcIntervalMs, logger));
   // A read-only registry changes nothing, stale uploads included (as in the CNCF registry).
   if (storage.uploadPurging.enabled && !storage.readOnly) jobs.push(scheduleUploadPurging(registry, storage.uploadPurging, logger));
 
@@ -73,11 +76,33 @@ export async function startServe(config: ServeConfig, logger: Logger, env: NodeJ
       await closed;
       clearInterval(sweep);
       clearTimeout(timer);
+      // Blob fetches of the pull-through cache still storing finish, then upstream connections close.
+      await registry.close();
       // After the server: every request has finished, so every event is queued.
       await observe.close();
       if (root) await removeServeMarker(root, process.pid);
     })());
   return { url, storage: describeStorage(storage), auth: auth ? authMode(config.auth) : 'none', server, stop };
+}
+
+/**
+ * A pull-through cache expires at each garbage collection; with upstreams and no --gc-interval, one
+ * runs this often (untagged manifests stay; only unreferenced blobs, expired cache entries and stale
+ * uploads go).
+ */
+const PROXY_EXPIRY_INTERVAL_MS = 3_600_000;
+
+/** A plain registry, or one that pulls names under configured prefixes through from their upstreams. */
+async function createRegistry(config: ServeConfig, deps: RegistryDeps, proxy: { logger: Logger; scope: RequestScope }): Promise<Registry> {
+  if (config.proxy.upstreams.length === 0) return new Registry(deps);
+  // Loaded only when proxying: the upstream client pulls in undici, which plain serving never needs.
+  const { ProxyRegistry } = await import('../registry/proxy/registry.js');
+  const { ProxyConfigError } = await import('../registry/proxy/router.js');
+  try {
+    return new ProxyRegistry(deps, config.proxy, proxy);
+  } catch (err) {
+    throw err instanceof ProxyConfigError ? new UsageError(err.message) : err;
+  }
 }
 
 function authMode(auth: AuthConfig): RunningRegistry['auth'] {

@@ -12,7 +12,7 @@ export const S3_CHUNK_SIZE = { default: 10 * MiB, min: 5 * MiB } as const;
 /** Notification endpoint settings the file leaves out. */
 export const ENDPOINT_DEFAULTS = { timeoutMs: 5_000, threshold: 10, backoffMs: 10_000 } as const;
 
-/** How long a tag pulled through a proxy is served before the upstream is asked again. */
+/** How long a tag pulled through a proxy is served before the upstream is asked again (`recheck`). */
 export const PROXY_TTL_MS = 5 * 60_000;
 
 /**

@@ -65,7 +65,15 @@ export function readProxy(proxy: Section, proxies: Section[]): ProxyConfig {
 }
 
 function readUpstream(s: Section, prefix: string): ProxyUpstream {
-  const upstream: ProxyUpstream = { prefix, remoteUrl: httpUrl(s, 'remoteurl', 'https://registry-1.docker.io').replace(/\/+$/, ''), ttlMs: s.duration('ttl') ?? PROXY_TTL_MS };
+  // `ttl` keeps the CNCF registry's meaning (how long cached content lives); how often a cached tag
+  // is re-checked upstream is regctl's own `recheck`.
+  const upstream: ProxyUpstream = {
+    prefix,
+    remoteUrl: httpUrl(s, 'remoteurl', 'https://registry-1.docker.io').replace(/\/+$/, ''),
+    ttlMs: s.duration('recheck') ?? PROXY_TTL_MS,
+  };
+  const cacheTtlMs = s.duration('ttl');
+  if (cacheTtlMs !== undefined) upstream.cacheTtlMs = cacheTtlMs;
   const username = s.string('username');
   const password = s.string('password');
   if (Boolean(username) !== Boolean(password)) throw s.fail(username ? 'password' : 'username', undefined, 'is missing; give username and password together, or neither');

@@ -104,8 +104,8 @@ describe('loading a CNCF config.yml', () => {
       { name: 'audit', url: 'http://127.0.0.1:9000/events', headers: {}, timeoutMs: 5000, threshold: 10, backoffMs: 10_000, ignoredMediaTypes: [], ignoredActions: [], disabled: true },
     ]);
     expect(config.proxy.upstreams).toEqual([
-      { prefix: '', remoteUrl: 'https://registry-1.docker.io', username: 'hubuser', password: 'hubpassword', ttlMs: 168 * 3_600_000 },
-      { prefix: 'ghcr.io', remoteUrl: 'https://ghcr.io', ttlMs: 600_000 },
+      { prefix: '', remoteUrl: 'https://registry-1.docker.io', username: 'hubuser', password: 'hubpassword', ttlMs: 5 * 60_000, cacheTtlMs: 168 * 3_600_000 },
+      { prefix: 'ghcr.io', remoteUrl: 'https://ghcr.io', ttlMs: 600_000, cacheTtlMs: 24 * 3_600_000 },
     ]);
     expect(config.regctl).toEqual({ gcIntervalMs: 6 * 3_600_000, shutdownTimeoutMs: 20_000, metrics: true });
     expect(warnings.map((w) => w.key)).toEqual(['storage.s3.secure', 'http.secret', 'notifications.events', 'redis', 'health']);
