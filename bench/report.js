@@ -3,8 +3,8 @@
 /**
  * @typedef {{ ratio: number } | { maxRatio: number } | { maxMiB: number }} Target
  * @typedef {{ key: string, label: string, target?: Target }} Metric
- * @typedef {Metric & { regctl: number, cncf?: number, skopeo?: number, ratio?: number, pass?: boolean }} Row
- * @typedef {'cncf' | 'skopeo'} Versus the other column: the CNCF registry, or skopeo for copies
+ * @typedef {Metric & { regctl: number, cncf?: number, skopeo?: number, docker?: number, ratio?: number, pass?: boolean }} Row
+ * @typedef {'cncf' | 'skopeo' | 'docker'} Versus the other column: the CNCF registry, skopeo for copies, docker for engine pushes
  */
 
 /** @type {Metric[]} */
@@ -32,7 +32,7 @@ export const COPY_METRICS = [{ key: 'copy', label: 'copy 5-layer image, 5 × 20 
 export const gcMetrics = (label) => [{ key: 'gc', label, target: { maxRatio: 1 } }];
 
 /**
- * @param {Record<string, { regctl: number, cncf?: number, skopeo?: number }>} figures by metric key
+ * @param {Record<string, { regctl: number, cncf?: number, skopeo?: number, docker?: number }>} figures by metric key
  * @param {Metric[]} [metrics]
  * @param {Versus} [versus]
  * @returns {Row[]}
@@ -67,7 +67,7 @@ function verdict(row) {
   return row.pass ? 'pass' : 'FAIL';
 }
 
-const VERSUS_NAME = { cncf: 'CNCF', skopeo: 'skopeo' };
+const VERSUS_NAME = { cncf: 'CNCF', skopeo: 'skopeo', docker: 'docker' };
 
 /**
  * @param {Row[]} rows

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { Credentials } from '../client/credentials.js';
-import { EngineHttp, EngineHttpError } from './engine-http.js';
 import { translateEngineError } from './errors.js';
 import { consumeProgress, type ProgressEvent, type ProgressOutcome } from './progress.js';
 
@@ -42,25 +46,33 @@ export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** Finds the engine the way the docker CLI does without a context: DOCKER_HOST, else the default socket. */
 export function createDockerEngine(env: NodeJS.ProcessEnv): DockerEngine {
   const host = env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
-  return new HttpEngine(new EngineHttp(host, env), host);
+  // Loaded only here: dockerode brings gRPC, protobuf and SSH along, a quarter second every command would pay.
+  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
+  return new DockerodeEngine(new Dockerode(modemOptions(host, env)), host);
 }
 
-interface ImageJson {
-  Id: string;
-  RepoTags?: string[] | null;
-  RepoDigests?: string[] | null;
-  Size: number;
+function modemOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptions {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const url = new URL(host.replace(/^tcp:/, env.DOCKER_TLS_VERIFY ? 'https:' : 'http:'));
+  const options: Docker.DockerOptions = { host: url.hostname, port: url.port || (url.protocol === 'https:' ? 2376 : 2375), protocol: url.protocol.slice(0, -1) as 'http' | 'https' };
+  if (url.protocol === 'https:') {
+    const certs = env.DOCKER_CERT_PATH || join(env.HOME ?? '', '.docker');
+    options.ca = readFileSync(join(certs, 'ca.pem'));
+    options.cert = readFileSync(join(certs, 'cert.pem'));
+    options.key = readFileSync(join(certs, 'key.pem'));
+  }
+  return options;
 }
 
-class HttpEngine implements DockerEngine {
+class DockerodeEngine implements DockerEngine {
   constructor(
-    private readonly http: EngineHttp,
+    private readonly docker: Docker,
     readonly host: string,
   ) {}
 
   registryConfig(): Promise<EngineRegistryConfig> {
     return this.call(async () => {
-      const info = await this.http.json<{ RegistryConfig?: { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Secure?: boolean }> } }>({ method: 'GET', path: '/info' });
+      const info = (await this.docker.info()) as { RegistryConfig?: { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Secure?: boolean }> } };
       const indexes = info.RegistryConfig?.IndexConfigs ?? {};
       return {
         insecureCidrs: info.RegistryConfig?.InsecureRegistryCIDRs ?? [],
@@ -72,34 +84,37 @@ class HttpEngine implements DockerEngine {
   inspectImage(ref: string): Promise<EngineImage | undefined> {
     return this.call(async () => {
       try {
-        return imageOf(await this.http.json<ImageJson>({ method: 'GET', path: `/images/${encodeURIComponent(ref)}/json` }));
+        const info = await this.docker.getImage(ref).inspect();
+        return { id: info.Id, repoTags: info.RepoTags ?? [], repoDigests: info.RepoDigests ?? [], size: info.Size };
       } catch (err) {
-        if (err instanceof EngineHttpError && err.statusCode === 404) return undefined;
+        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
         throw err;
       }
     });
   }
 
   listImages(): Promise<EngineImage[]> {
-    return this.call(async () => (await this.http.json<ImageJson[]>({ method: 'GET', path: '/images/json' })).map(imageOf));
+    return this.call(async () =>
+      (await this.docker.listImages()).map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [], size: i.Size })),
+    );
   }
 
   tag(source: string, repository: string, tag: string): Promise<void> {
     return this.call(async () => {
-      (await this.http.stream({ method: 'POST', path: `/images/${encodeURIComponent(source)}/tag`, query: { repo: repository, tag } })).resume();
+      await this.docker.getImage(source).tag({ repo: repository, tag });
     });
   }
 
   push(repository: string, tag: string, options: TransferOptions = {}): Promise<ProgressOutcome> {
     return this.call(async () => {
-      const stream = await this.http.stream({ method: 'POST', path: `/images/${encodeURIComponent(repository)}/push`, query: { tag }, headers: authHeader(repository, options.credentials) });
+      const stream = (await this.docker.getImage(repository).push({ tag, authconfig: authConfig(repository, options.credentials) })) as Readable;
       return consumeProgress(stream, options.onProgress);
     });
   }
 
   pull(reference: string, options: TransferOptions = {}): Promise<ProgressOutcome> {
     return this.call(async () => {
-      const stream = await this.http.stream({ method: 'POST', path: '/images/create', query: { fromImage: reference }, headers: authHeader(reference, options.credentials) });
+      const stream = (await this.docker.pull(reference, { authconfig: authConfig(reference, options.credentials) })) as Readable;
       return consumeProgress(stream, options.onProgress);
     });
   }
@@ -113,15 +128,7 @@ class HttpEngine implements DockerEngine {
   }
 }
 
-function imageOf(i: ImageJson): EngineImage {
-  return { id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [], size: i.Size };
-}
-
-/**
- * The engine reads no credentials of its own: the client sends them with each push or pull, as
- * base64url JSON. Without credentials the header still goes, empty, as the docker CLI sends it.
- */
-function authHeader(reference: string, credentials: Credentials | undefined): Record<string, string> {
-  const auth = credentials ? { ...credentials, serveraddress: reference.split('/')[0]! } : {};
-  return { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') };
+/** The engine reads no credentials of its own: the client sends them with each push or pull. */
+function authConfig(reference: string, credentials: Credentials | undefined): Docker.AuthConfig | undefined {
+  return credentials && { ...credentials, serveraddress: reference.split('/')[0]! };
 }

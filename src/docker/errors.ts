@@ -25,7 +25,7 @@ interface DockerodeError extends Error {
 
 const ABSENT = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EHOSTUNREACH', 'ETIMEDOUT']);
 
-/** One line a person can act on, from whatever the socket or the engine threw. */
+/** One line a person can act on, from whatever dockerode or the engine threw. */
 export function translateEngineError(err: unknown, host: string): Error {
   if (err instanceof CliError) return err;
   if (err instanceof ProgressStreamError) return new EngineError(`the engine reported: ${err.message}`, { cause: err });

@@ -10,6 +10,7 @@ import { NAME_PATTERN, validateName } from '../oci/reference.js';
 import type { Logger } from '../log/logger.js';
 import type { MetricsSource } from './handlers/metrics.js';
 import type { Registry } from '../registry/registry.js';
+import { FileRangeStream } from '../storage/file-stream.js';
 import { errorReply } from './respond.js';
 import { matchRoute } from './routes.js';
 import { requestIdFrom, RequestScope, type RequestInfo } from './request-scope.js';
@@ -124,13 +125,20 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
       const body = reply.body;
       if (body instanceof Readable) {
         res.writeHead(reply.status, headers);
-        body.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
         body.once('error', (err) => {
           logger.error('read failed while streaming a response', { path, error: err.message });
           res.destroy(err);
         });
         res.once('close', () => body.destroy());
-        body.pipe(res);
+        // pipe(), by hand, for the write callback: once the socket has the bytes, a file stream may
+        // read into the same memory again (see FileRangeStream).
+        const recycle = body instanceof FileRangeStream ? body.recycle.bind(body) : undefined;
+        body.on('data', (chunk: Buffer) => {
+          bytesOut += chunk.length;
+          if (!res.write(chunk, recycle && (() => recycle(chunk)))) body.pause();
+        });
+        res.on('drain', () => body.resume());
+        body.once('end', () => res.end());
         return;
       }
       const buf = typeof body === 'string' ? Buffer.from(body) : body;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   close as fsClose,
-  createReadStream,
   fstat as fsFstat,
   open as fsOpen,
   read as fsRead,
@@ -28,6 +27,7 @@ import {
   type StorageDriver,
   type WalkEntry,
 } from './driver.js';
+import { FileRangeStream } from './file-stream.js';
 
 /** Exactly the names `writer` gives its temp files: an object named "v1.tmp" (a valid tag) is listed. */
 const TEMP_NAME = /^\.[0-9a-f]{16}\.tmp$/;
@@ -68,28 +68,25 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async reader(path: string, range: { offset?: number; end?: number } = {}): Promise<Readable> {
-    const file = this.full(path);
     const offset = range.offset ?? 0;
-    let fh: FileHandle;
+    const { end } = range;
+    let fd: number;
     try {
-      fh = await open(file, 'r');
+      // Opening first makes "missing" an error here rather than a stream error later.
+      fd = await openFile(this.full(path), 'r');
     } catch (err) {
       throw translate(err, path);
     }
-    const info = await fh.stat();
-    const { end } = range;
-    if (info.isDirectory()) {
-      await fh.close();
-      throw new PathNotFoundError(path);
+    try {
+      const info = await fstatFile(fd);
+      if (info.isDirectory()) throw new PathNotFoundError(path);
+      const badEnd = end !== undefined && (!Number.isInteger(end) || end < offset);
+      if (!Number.isInteger(offset) || offset < 0 || offset > info.size || badEnd) throw new InvalidOffsetError(path, offset);
+      return new FileRangeStream(fd, offset, end === undefined ? info.size : Math.min(end + 1, info.size));
+    } catch (err) {
+      await closeFile(fd);
+      throw translate(err, path);
     }
-    // createReadStream would throw a RangeError for these, and leave the handle open.
-    const badEnd = end !== undefined && (!Number.isInteger(end) || end < offset);
-    if (!Number.isInteger(offset) || offset < 0 || offset > info.size || badEnd) {
-      await fh.close();
-      throw new InvalidOffsetError(path, offset);
-    }
-    // Opening the handle first makes "missing" an error here rather than a stream error later.
-    return createReadStream('', { fd: fh, start: offset, end, highWaterMark: 1024 * 1024 });
   }
 
   async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
@@ -353,6 +350,10 @@ const removeDir = promisify(fsRmdir);
  * collection; the callback API costs half of what fs/promises does per call, so these two use it.
  */
 const statFile = promisify(fsStat);
+/** Blob reads too: FileRangeStream reads with the callback API, so it takes a plain descriptor. */
+const openFile = promisify(fsOpen);
+const fstatFile = promisify(fsFstat);
+const closeFile = promisify(fsClose);
 
 function readSmallFile(file: string, tooLarge: () => Error, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
