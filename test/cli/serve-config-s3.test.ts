@@ -1,11 +1,12 @@
 // `storage.s3` of a CNCF config.yml, through `regctl serve --config` as a process, on the local Ceph.
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cephGate, createTestBucket, type TestBucket } from '../helpers/ceph.js';
 import { startServeProcess } from '../helpers/cli.js';
-import { buildImage } from '../helpers/fixtures.js';
-import { blobPath, manifestPath, pushImage, RegistryHttp } from '../helpers/http.js';
+import { buildImage, sha256 } from '../helpers/fixtures.js';
+import { blobPath, finishUpload, manifestPath, patchChunk, pushImage, RegistryHttp, startUpload } from '../helpers/http.js';
 import { INTEROP_TIMEOUT_MS, tempDir, type TempDir } from '../helpers/interop.js';
 
 const ready = cephGate('serve --config with storage.s3');
@@ -24,9 +25,10 @@ describe.runIf(ready)('regctl serve --config with storage.s3', { timeout: INTERO
     await work?.remove();
   }, INTEROP_TIMEOUT_MS);
 
-  it('stores in the bucket the file names, the secret key from REGISTRY_STORAGE_S3_SECRETKEY', async () => {
+  /** A config.yml for the test bucket under `prefix`, the secret key left to the environment. */
+  async function configFile(prefix: string): Promise<string> {
     const { config } = bucket;
-    const file = join(work.path, 'config.yml');
+    const file = join(work.path, `${prefix}.yml`);
     await writeFile(
       file,
       [
@@ -40,7 +42,7 @@ describe.runIf(ready)('regctl serve --config with storage.s3', { timeout: INTERO
         `    regionendpoint: ${config.regionEndpoint}`,
         '    forcepathstyle: true',
         `    accesskey: ${config.accessKey}`,
-        '    rootdirectory: /from-config',
+        `    rootdirectory: /${prefix}`,
         `    chunksize: ${config.chunkSize}`,
         '  redirect:',
         '    disable: true',
@@ -49,6 +51,12 @@ describe.runIf(ready)('regctl serve --config with storage.s3', { timeout: INTERO
         '',
       ].join('\n'),
     );
+    return file;
+  }
+
+  it('stores in the bucket the file names, the secret key from REGISTRY_STORAGE_S3_SECRETKEY', async () => {
+    const { config } = bucket;
+    const file = await configFile('from-config');
     const srv = await startServeProcess(['--config', file], { REGISTRY_STORAGE_S3_SECRETKEY: config.secretKey! });
     const http = new RegistryHttp(srv.url);
     const image = buildImage();
@@ -65,5 +73,30 @@ describe.runIf(ready)('regctl serve --config with storage.s3', { timeout: INTERO
     // The objects are under the configured prefix, where another replica (or the CNCF registry) looks.
     const driver = await bucket.driver({ rootDirectory: 'from-config' });
     expect(await driver.list('/docker/registry/v2/repositories/s3')).toEqual(['app']);
+  });
+
+  it('two serve processes on one bucket: push through one, pull through the other, an upload started on one finished on the other', async () => {
+    const file = await configFile('replicas');
+    const env = { REGISTRY_STORAGE_S3_SECRETKEY: bucket.config.secretKey! };
+    const [a, b] = await Promise.all([startServeProcess(['--config', file], env), startServeProcess(['--config', file], env)]);
+    const httpA = new RegistryHttp(a.url);
+    const httpB = new RegistryHttp(b.url);
+    try {
+      const image = buildImage({ layers: 2 });
+      await pushImage(httpA, 'team/app', image, 'v1');
+      const pulled = await httpB.get(manifestPath('team/app', 'v1'), { headers: { accept: image.manifest.mediaType } });
+      expect(pulled.status).toBe(200);
+      expect(pulled.headers['docker-content-digest']).toBe(image.manifest.digest);
+
+      const layer = randomBytes(6 * 1024 * 1024 + 17);
+      const { location } = await startUpload(httpA, 'team/app');
+      expect((await patchChunk(httpA, location, layer.subarray(0, 5 * 1024 * 1024))).status).toBe(202);
+      const finished = await finishUpload(httpB, location, sha256(layer), layer.subarray(5 * 1024 * 1024));
+      expect(finished.status).toBe(201);
+      expect((await httpA.get(blobPath('team/app', sha256(layer)))).body.equals(layer)).toBe(true);
+    } finally {
+      await Promise.all([httpA.close(), httpB.close()]);
+      expect(await Promise.all([a.stop(), b.stop()])).toEqual([0, 0]);
+    }
   });
 });
