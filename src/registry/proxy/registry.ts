@@ -6,7 +6,7 @@ import type { GcOptions } from '../gc/collect.js';
 import type { GcReport } from '../gc/report.js';
 import { Registry, type RegistryDeps } from '../registry.js';
 import { ProxyBlobStore } from './blobs.js';
-import type { ProxyContext } from './context.js';
+import type { ProxyContext, ProxyStats } from './context.js';
 import { expireCache, type ExpiryReport } from './expiry.js';
 import { ProxyManifestStore } from './manifests.js';
 import { CacheMetadata } from './metadata.js';
@@ -22,6 +22,8 @@ export interface ProxyDeps {
   clock?: () => Date;
   /** Per upstream request: time to response headers, and between body chunks (default 30 s). */
   upstreamTimeoutMs?: number;
+  /** Told how each request for proxied content was served. */
+  stats?: ProxyStats;
 }
 
 /**
@@ -48,6 +50,7 @@ export class ProxyRegistry extends Registry {
       router: new UpstreamRouter(this.upstreams.map((upstream) => ({ prefix: upstream.prefix, upstream }))),
       metadata: new CacheMetadata(this.driver, nowMs),
       logger: proxy.logger,
+      stats: proxy.stats,
     };
     // super() made plain stores; these replace them before anything is served. The referrer store
     // reads `this.manifests` when it needs it, so it sees the replacement. The manifest store keeps
