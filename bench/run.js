@@ -191,8 +191,16 @@ async function main() {
     peakRss: { regctl: memory.maxRss / MiB },
   });
 
+  // The S3, pull-through and engine-push comparisons report their own tables.
+  const sections = {
+    s3: await benchS3({ quick: Boolean(flags.quick), log }),
+    proxy: await (await import('./proxy.js')).benchProxy({ quick: Boolean(flags.quick), log }),
+    push: await (await import('./push.js')).benchPush({ rounds: settings.rounds, log, tempDir }),
+  };
+
   if (flags.json) {
     const report = {
+      sections,
       settings,
       cncf: 'skipped' in cncf ? { skipped: cncf.skipped } : { url: cncf.url },
       rows,
@@ -222,9 +230,7 @@ async function main() {
   if ('skipped' in cncf) lines.push(`CNCF column skipped: ${cncf.skipped}.`);
   if (copySeconds) lines.push(`copy: median of ${settings.rounds} round(s), seconds from spawn to exit, each tool into its own fresh registry.`);
   else lines.push(`copy vs skopeo skipped: ${skopeoSkipped}.`);
-  lines.push('', ...(await benchS3({ quick: Boolean(flags.quick), log })));
-  lines.push('', ...(await (await import('./proxy.js')).benchProxy({ quick: Boolean(flags.quick), log })));
-  lines.push('', ...(await (await import('./push.js')).benchPush({ rounds: settings.rounds, log, tempDir })));
+  for (const section of Object.values(sections)) lines.push('', ...section);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -67,7 +67,7 @@ export function createRequestListener(options: ServerOptions): (req: IncomingMes
     if (access === 'public') return undefined;
     if (access === 'admin') return isLoopback(remote) ? undefined : 'the admin API answers only clients on this machine';
     if (access !== 'read' && options.readOnly) return 'the registry is in read-only mode';
-    if (access === 'delete' && !options.deleteEnabled) return 'deletes are disabled on this registry (serve without --no-delete to allow them)';
+    if (access === 'delete' && !options.deleteEnabled) return 'deletes are disabled on this registry (storage.delete.enabled: true in the config file, or serve without --no-delete)';
     return undefined;
   };
 
