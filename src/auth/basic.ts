@@ -19,6 +19,7 @@ export class BasicAuth {
   /** user + sha256(password) → expiry; cleared whenever the file changes. */
   private readonly verified = new Map<string, number>();
   private users = new Map<string, string>();
+  private names = new Set<string>();
   private watched!: WatchedFile<Htpasswd>;
 
   private constructor(
@@ -38,6 +39,11 @@ export class BasicAuth {
     return this.users.size;
   }
 
+  /** Whether the file has a line for this user, whatever its hash (for typo checks of the access rules). */
+  has(user: string): boolean {
+    return this.names.has(user);
+  }
+
   /** Whether the password is the user's; never throws for wrong credentials. */
   async verify(user: string, password: string): Promise<boolean> {
     await this.watched.value();
@@ -55,6 +61,7 @@ export class BasicAuth {
 
   private reloaded({ value, first, missing }: Reload<Htpasswd>): void {
     this.users = value.users;
+    this.names = new Set(value.entries.map((e) => e.user));
     this.verified.clear();
     if (!first) this.logger.info('htpasswd file changed; users reloaded', { file: this.file, users: value.users.size });
     if (missing) this.logger.warn('htpasswd file is missing: nobody can log in', { file: this.file });
@@ -63,15 +70,28 @@ export class BasicAuth {
 }
 
 function rejectionMessage(entry: HtpasswdEntry): string {
+  if (entry.format === 'not user:hash') return `htpasswd line ${entry.line} is not user:hash; fix or delete it (add users with: regctl user add NAME)`;
   return `htpasswd user "${entry.user}" uses ${entry.format}, which regctl does not accept (only bcrypt); re-add it with: regctl user add ${entry.user}`;
 }
 
-/** `Basic base64(user:password)`; the password may contain `:`. */
-export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  if (!m) return undefined;
+/**
+ * What a Basic Authorization header holds: credentials, `anonymous` for an empty one (`Basic Og==`,
+ * an empty user and password, which skopeo sends when it has no login), `malformed` for a Basic
+ * header that is not base64 of `user:password`, or undefined when the header is not Basic at all.
+ */
+export function readBasic(header: string | undefined): { user: string; password: string } | 'anonymous' | 'malformed' | undefined {
+  if (!/^Basic(\s|$)/i.test(header ?? '')) return undefined;
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header!);
+  if (!m) return 'malformed';
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  if (decoded === ':') return 'anonymous';
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
+  if (colon <= 0) return 'malformed';
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** `Basic base64(user:password)`; the password may contain `:`. An empty credential is none (see readBasic). */
+export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+  const basic = readBasic(header);
+  return typeof basic === 'object' ? basic : undefined;
 }

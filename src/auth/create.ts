@@ -40,20 +40,24 @@ export class AuthSetupError extends Error {
  */
 export async function createServerAuth(config: AuthConfig, deps: ServerAuthDeps): Promise<ServerAuth | undefined> {
   if (!config.htpasswd && !config.token && !config.accessRulesFile) return undefined;
+  // A token service with neither users nor rules grants nothing to anybody: a registry nobody can use.
+  if (config.token && !config.htpasswd && !config.accessRulesFile) {
+    throw new AuthSetupError('the token service needs users to log in: add --htpasswd FILE (create it with regctl user add NAME --htpasswd FILE)');
+  }
   const { logger } = deps;
   const now = deps.clock ?? Date.now;
 
   let users: BasicAuth | undefined;
   if (config.htpasswd) {
     const file = config.htpasswd.path;
-    if (!(await stat(file).catch(() => undefined))) throw new AuthSetupError(`no htpasswd file at ${file}: add a user with regctl user add NAME --htpasswd ${file}`, true);
+    await expectFile(file, '--htpasswd', 'htpasswd', 'htpasswd', `add a user with regctl user add NAME --htpasswd ${file}`);
     users = await BasicAuth.open(file, logger, now);
     if (users.userCount === 0) logger.warn('the htpasswd file has no bcrypt users: nobody can log in', { file });
   } else {
     logger.warn('no htpasswd file: nobody can log in; only what the access rules give anonymous is open');
   }
   const logins = new Logins(users, new LoginLimiter(config.rateLimit, now), logger);
-  const policy = config.accessRulesFile ? await rulesPolicy(config.accessRulesFile, logger) : async () => AUTHENTICATED_MAY_DO_ALL;
+  const policy = config.accessRulesFile ? await rulesPolicy(config.accessRulesFile, users, logger) : async () => AUTHENTICATED_MAY_DO_ALL;
 
   if (!config.token) return new ServerAuth(logins, policy, undefined);
   const keyFile = config.token.keyFile ?? join(deps.configDir, 'token', 'key.pem');
@@ -66,11 +70,27 @@ export async function createServerAuth(config: AuthConfig, deps: ServerAuthDeps)
   return new ServerAuth(logins, policy, { service: config.token.service, realm: config.token.realm, signer, tokens });
 }
 
-/** The rules file, re-read when it changes; a broken edit is logged and the rules before it stay. */
-async function rulesPolicy(file: string, logger: Logger): Promise<() => Promise<AccessPolicy>> {
+/** A missing file or a directory where a file belongs stops start-up with one line saying what to pass. */
+async function expectFile(file: string, flag: string, what: string, example: string, create: string): Promise<void> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new AuthSetupError(`no ${what} file at ${file}: ${create}`, true);
+  if (info.isDirectory()) throw new AuthSetupError(`${file} is a directory: ${flag} takes the ${what} file itself, e.g. ${join(file, example)}`);
+}
+
+/**
+ * The rules file, re-read when it changes; a broken edit is logged and the rules before it stay.
+ * Each load warns of what is legal but almost surely a mistake: no rules at all, or a user the
+ * htpasswd file does not have (a typo locks that person out without a word).
+ */
+async function rulesPolicy(file: string, users: BasicAuth | undefined, logger: Logger): Promise<() => Promise<AccessPolicy>> {
+  await expectFile(file, '--access-rules', 'access rules', 'access.yaml', 'write one (see "Access rules" in the README) or correct the --access-rules path');
   const parse = (text: string | undefined): AccessPolicy => {
     if (text === undefined) throw new AccessRulesError(`no access rules file at ${file}`);
-    return policyOf(parseAccessRules(text, file));
+    const rules = parseAccessRules(text, file);
+    if (rules.rules.length === 0) logger.warn('the access rules file has no rules: every repository is private to everybody; add rules under "rules:"', { file });
+    const unknown = users ? rules.users.filter((u) => !users.has(u.name)) : [];
+    for (const u of unknown) logger.warn(`the access rules name user "${u.name}" (line ${u.line}), who is not in the htpasswd file ${users!.file}: a typo? or add them with regctl user add ${u.name} --htpasswd ${users!.file}`, { file, line: u.line, user: u.name });
+    return policyOf(rules);
   };
   try {
     const watched = await WatchedFile.open(file, parse, ({ first }) => logger.info(first ? 'access rules loaded' : 'access rules file changed; rules reloaded', { file }), logger);

@@ -10,7 +10,8 @@ export interface HtpasswdEntry {
   format: HashFormat;
 }
 
-export type HashFormat = 'bcrypt' | 'apr1 (MD5)' | 'SHA-1' | 'SHA-256 crypt' | 'SHA-512 crypt' | 'crypt (DES)' | 'plain text or unknown';
+/** `not user:hash`: the line itself is broken (no `:`, an empty name, or a name with spaces). */
+export type HashFormat = 'bcrypt' | 'apr1 (MD5)' | 'SHA-1' | 'SHA-256 crypt' | 'SHA-512 crypt' | 'crypt (DES)' | 'plain text or unknown' | 'not user:hash';
 
 export interface Htpasswd {
   /** Accepted (bcrypt) entries by user; a later line for the same user wins, as in Apache. */
@@ -25,7 +26,9 @@ export function parseHtpasswd(text: string): Htpasswd {
   const entries: HtpasswdEntry[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const parsed = splitLine(raw);
-    if (parsed) entries.push({ ...parsed, line: index + 1, format: hashFormat(parsed.hash) });
+    if (!parsed) return;
+    const broken = parsed.hash === undefined || validateUserName(parsed.user) !== undefined;
+    entries.push({ user: parsed.user, hash: parsed.hash ?? '', line: index + 1, format: broken ? 'not user:hash' : hashFormat(parsed.hash!) });
   });
   const users = new Map<string, string>();
   for (const e of entries) if (e.format === 'bcrypt') users.set(e.user, e.hash);
@@ -96,11 +99,12 @@ function joinLines(lines: string[]): string {
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
-function splitLine(raw: string): { user: string; hash: string } | undefined {
+/** hash undefined = the line has no `:`. */
+function splitLine(raw: string): { user: string; hash?: string } | undefined {
   const line = raw.trim();
   if (line === '' || line.startsWith('#')) return undefined;
   const colon = line.indexOf(':');
-  return colon === -1 ? { user: line, hash: '' } : { user: line.slice(0, colon), hash: line.slice(colon + 1) };
+  return colon === -1 ? { user: line } : { user: line.slice(0, colon), hash: line.slice(colon + 1) };
 }
 
 function lineUser(line: string): string | undefined {

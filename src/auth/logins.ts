@@ -23,6 +23,9 @@ export class Logins {
   /** The user name, or UNAUTHORIZED carrying `challenge`; TOOMANYREQUESTS once the client failed too often. */
   async login(credentials: Credentials, client: string | undefined, challenge: string): Promise<string> {
     // Clients whose address the socket no longer knows share one count rather than escaping it.
+    // No password is no login attempt: refused like any wrong password, but neither counted nor
+    // blocked, so a locked-out address can still pull what anonymous may.
+    if (credentials.password === '') throw new Unauthorized('the password is empty', { headers: { 'WWW-Authenticate': challenge } });
     const key = client ?? 'unknown';
     this.limiter.check(key);
     if (this.users && (await this.users.verify(credentials.user, credentials.password))) return credentials.user;

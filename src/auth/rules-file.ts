@@ -29,9 +29,14 @@ export function parseAccessRules(text: string, file: string): AccessRules {
     throw new AccessRulesError(`${file} line ${lines.linePos(startOf(at)).line}: ${message}`);
   };
   const firstError = doc.errors[0];
-  if (firstError) throw new AccessRulesError(`${file} line ${firstError.linePos?.[0].line ?? 1}: ${firstError.message.split('\n')[0]}`);
+  if (firstError) {
+    // The parser's first line ends in " at line L, column C:", which this message already says.
+    const what = firstError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new AccessRulesError(`${file} line ${firstError.linePos?.[0].line ?? 1}: ${what}; fix the YAML there (indent with spaces, quote values holding ": " or "#")`);
+  }
   const root = doc.contents;
-  if (root === null) return { groups: new Map(), admins: [], rules: [] };
+  const users: AccessRules['users'] = [];
+  if (root === null) return { groups: new Map(), admins: [], rules: [], users };
   if (!isMap(root)) return fail(root, 'expected a mapping with groups, admins and rules');
 
   const strings = (node: unknown, what: string): { value: string; node: Node }[] => {
@@ -55,6 +60,7 @@ export function parseAccessRules(text: string, file: string): AccessRules {
       if (!/^[A-Za-z0-9._-]+$/.test(name)) fail(pair, `invalid group name "${name}"`);
       const members = strings(pair.value, `group "${name}"`);
       for (const m of members) if (m.value.startsWith('@')) fail(m.node, `group "${name}" lists "${m.value}": groups cannot contain groups`);
+      for (const m of members) users.push({ name: m.value, line: lines.linePos(startOf(m.node)).line });
       groups.set(name, new Set(members.map((m) => m.value)));
     }
   }
@@ -70,6 +76,7 @@ export function parseAccessRules(text: string, file: string): AccessRules {
         if (!groups.has(value.slice(1))) fail(at, `${what} names group "${value}", which groups does not define`);
         return { kind: 'group', name: value.slice(1) };
       }
+      users.push({ name: value, line: lines.linePos(startOf(at)).line });
       return { kind: 'user', name: value };
     });
 
@@ -105,7 +112,7 @@ export function parseAccessRules(text: string, file: string): AccessRules {
       });
     }
   }
-  return { groups, admins, rules };
+  return { groups, admins, rules, users };
 }
 
 /** Where a node (or a pair, by its key) starts in the text; 0 when YAML kept no position. */

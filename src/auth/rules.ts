@@ -23,6 +23,8 @@ export interface AccessRules {
   groups: Map<string, Set<string>>;
   admins: Subject[];
   rules: AccessRule[];
+  /** Every user name the file mentions (groups, admins, rules) with its 1-based line, for typo checks against the htpasswd file. */
+  users: { name: string; line: number }[];
 }
 
 /** Decides for one request; `user` undefined = anonymous. */

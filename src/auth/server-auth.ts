@@ -1,5 +1,5 @@
 import { Denied, OciError, Unauthorized } from '../oci/errors.js';
-import { BASIC_CHALLENGE, parseBasic } from './basic.js';
+import { BASIC_CHALLENGE, readBasic } from './basic.js';
 import type { Logins } from './logins.js';
 import type { AccessPolicy, Action } from './rules.js';
 import { CATALOG_SCOPE, type TokenRequest, type TokenService } from './token-service.js';
@@ -63,7 +63,11 @@ export class ServerAuth {
   async authenticate(client: ClientRequest): Promise<Identity> {
     const header = client.authorization;
     if (header === undefined || header.trim() === '') return { via: 'none' };
-    const basic = parseBasic(header);
+    const basic = readBasic(header);
+    if (basic === 'anonymous') return { via: 'none' };
+    if (basic === 'malformed') {
+      throw new Unauthorized('malformed Basic credentials: send base64 of user:password', { headers: { 'WWW-Authenticate': this.challenge(client) } });
+    }
     if (basic) return { user: await this.logins.login(basic, client.remote, this.challenge(client)), via: 'basic' };
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (bearer && this.token) {
@@ -133,7 +137,7 @@ export class ServerAuth {
   private async authorizeAdmin(identity: Identity): Promise<void> {
     if (identity.via === 'none') throw new Unauthorized('authentication required', { headers: { 'WWW-Authenticate': BASIC_CHALLENGE } });
     if (identity.via === 'bearer') throw new Denied('the admin API takes Basic credentials (-u NAME), not tokens');
-    if (!(await this.policy()).isAdmin(identity.user)) throw new Denied(`${identity.user} is not an admin (admins in the access rules)`);
+    if (!(await this.policy()).isAdmin(identity.user)) throw new Denied(`${identity.user} is not an admin: add ${identity.user} under admins in the access rules file, or run as an admin`);
   }
 
   private unauthorized(client: ClientRequest, scope: AccessClaim | undefined, message: string, error?: string): OciError {

@@ -21,6 +21,17 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * A failure whose JSON document the command has already printed (`config validate --json` on an
+ * invalid file): main.ts adds only the line on stderr, so stdout stays exactly one document.
+ */
+export class ReportedError extends CliError {
+  constructor(message: string, exitCode: ExitCode) {
+    super(message, exitCode);
+    this.name = 'ReportedError';
+  }
+}
+
 export class UsageError extends CliError {
   constructor(message: string) {
     super(message, ExitCode.usage);

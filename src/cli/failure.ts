@@ -5,7 +5,7 @@ import { CliError, ExitCode } from './errors.js';
 const NOT_FOUND_CODES = new Set(['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NAME_UNKNOWN', 'NOT_FOUND']);
 
 /** Every failure as one line for people and a documented exit code (README, "Exit codes"). */
-export function describeFailure(err: unknown): { message: string; exitCode: ExitCode } {
+export function describeFailure(err: unknown): { message: string; exitCode: ExitCode; code?: string } {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof OciError) {
     const exitCode = NOT_FOUND_CODES.has(err.code)
@@ -13,7 +13,7 @@ export function describeFailure(err: unknown): { message: string; exitCode: Exit
       : err.code === 'UNAUTHORIZED' || err.code === 'DENIED'
         ? ExitCode.authRefused
         : ExitCode.failure;
-    return { message: `${err.message} (${err.code})`, exitCode };
+    return { message: `${err.message} (${err.code})`, exitCode, code: err.code };
   }
   if (err instanceof AuthError) return { message: err.message, exitCode: ExitCode.authRefused };
   if (err instanceof ConnectionError || err instanceof TlsError) return { message: err.message, exitCode: ExitCode.connection };

@@ -60,6 +60,13 @@ export function readStdin(deps: CliDeps): Promise<string> {
   return text;
 }
 
+/** For `user add`, `init` and `login`: an empty password is almost always an unset variable in a pipe. */
+export function emptyPassword(fromStdin: boolean): string {
+  return fromStdin
+    ? `the password read from stdin is empty; nothing was changed: pipe a non-empty one, e.g. printf '%s' "$PASSWORD" | … --password-stdin (is $PASSWORD set?)`
+    : 'the password is empty; nothing was changed: type a non-empty one';
+}
+
 export async function connectionOptions(flags: RemoteFlags, deps: CliDeps): Promise<ConnectionOptions> {
   let credentials: Credentials | undefined = credentialsFromEnv(deps.env);
   if (flags.username) {

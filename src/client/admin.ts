@@ -10,6 +10,8 @@ export interface AdminConnection {
   ca?: string[];
   insecure?: boolean;
   credentials?: Credentials;
+  /** The login command for this server (see clientHints in connect.ts). */
+  loginHint?: string;
 }
 
 /** Runs a collection inside a running `regctl serve` (POST /admin/gc) and returns its report. */
@@ -42,7 +44,7 @@ export async function remoteGc(baseUrl: string, options: GcRequest, connection: 
     throw new AuthError(
       credentials
         ? `${url.host} refused the credentials for ${credentials.username}`
-        : `${url.host} requires a login: pass -u NAME --password-stdin, set REGCTL_USERNAME/REGCTL_PASSWORD, or run \`regctl login ${url.host}\``,
+        : `${url.host} requires a login: pass -u NAME --password-stdin, set REGCTL_USERNAME/REGCTL_PASSWORD, or run \`${connection.loginHint ?? `regctl login ${url.origin}`}\``,
     );
   }
   const text = await res.body.text();

@@ -20,6 +20,15 @@ export interface TransportOptions {
   dispatcher?: Dispatcher;
   /** Waits between retries; replaced in tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** What errors tell the user to run; see clientHints in connect.ts. */
+  hints?: TransportHints;
+}
+
+export interface TransportHints {
+  /** A login command that reaches the registry the way this client does. */
+  login: string;
+  /** How to speak HTTPS instead, in terms of how plain HTTP was chosen. */
+  https: string;
 }
 
 export type RequestBody = Buffer | string | (() => Readable);
@@ -68,8 +77,11 @@ export class Transport {
   private challenge: Challenge | undefined;
   private credentials: Credentials | undefined | null = null;
 
+  private readonly hints: TransportHints;
+
   constructor(private readonly options: TransportOptions) {
     this.origin = `${options.scheme}://${options.registry}`;
+    this.hints = options.hints ?? { login: `regctl login ${this.origin}`, https: `write https://${options.registry}` };
     this.ownsDispatcher = !options.dispatcher;
     // undici is loaded on first use: commands that never talk HTTP start faster without it.
     this.dispatcher = import('undici').then(({ Agent, interceptors }) => {
@@ -110,7 +122,8 @@ export class Transport {
         continue;
       }
       if (req.expect.includes(res.statusCode)) return res;
-      throw await errorFrom(res, req);
+      if (res.statusCode === 403 && req.method === 'HEAD') throw await this.denialOfHead(res, req);
+      throw await errorFrom(res, req, this.hints.https);
     }
   }
 
@@ -124,7 +137,7 @@ export class Transport {
     this.challenge = challenge;
     const credentials = await this.credentialsFor();
     if (challenge.scheme === 'basic' && !credentials) {
-      throw new AuthError(`${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``);
+      throw new AuthError(this.loginRequired());
     }
     if (!replayable(req.body)) {
       throw new AuthError(`${this.options.registry} asked for authentication in the middle of a streamed upload`);
@@ -138,7 +151,7 @@ export class Transport {
       const scope = req.scope ?? refusal?.params.scope;
       throw new AuthError(
         !credentials
-          ? `${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``
+          ? this.loginRequired()
           : refusal?.params.error === 'insufficient_scope' && scope
             ? `${this.options.registry} does not grant ${credentials.username} ${scope}`
             : `${this.options.registry} refused the credentials for ${credentials.username}`,
@@ -208,12 +221,13 @@ export class Transport {
       throw new AuthError(
         credentials
           ? `the token service at ${url.host} refused the credentials for ${credentials.username}`
-          : `${this.options.registry} requires a login: run \`regctl login ${this.options.registry}\``,
+          : this.loginRequired(),
       );
     }
     if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new AuthError(`the token service at ${url.host} answered ${res.statusCode}`);
+      // The registry's own message (a lockout says when to try again) beats a bare status.
+      const reason = ociErrorFromBody(res.statusCode, await res.body.json().catch(() => undefined))?.message;
+      throw new AuthError(`the token service at ${url.host} answered ${res.statusCode}${reason ? `: ${reason}` : ''}`);
     }
     const json = (await res.body.json()) as { token?: string; access_token?: string; expires_in?: number };
     const value = json.token ?? json.access_token;
@@ -221,6 +235,30 @@ export class Transport {
     // Tokens without a lifetime last 60 s by the spec; renew a little early.
     const lifetime = Math.max(10, (json.expires_in ?? 60) - 5) * 1000;
     return { value, expires: Date.now() + lifetime };
+  }
+
+  /**
+   * A HEAD answer has no body, so a 403 to one carries no reason; the same GET carries the
+   * registry's message (`carol may not pull team-a/app`), which is what the user needs to see.
+   */
+  private async denialOfHead(head: TransportResponse, req: TransportRequest): Promise<Error> {
+    await head.body.dump();
+    const fallback = () => errorFrom(head, req, this.hints.https);
+    let res: TransportResponse;
+    try {
+      res = await this.send({ ...req, method: 'GET' }, await this.authorization(req.scope));
+    } catch {
+      return fallback();
+    }
+    if (res.statusCode !== 403) {
+      res.body.destroy();
+      return fallback();
+    }
+    return errorFrom(res, req, this.hints.https);
+  }
+
+  private loginRequired(): string {
+    return `${this.options.registry} requires a login: run \`${this.hints.login}\``;
   }
 
   private async credentialsFor(): Promise<Credentials | undefined> {
@@ -265,7 +303,7 @@ export class Transport {
     }
     if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
       return new ConnectionError(
-        `${host} closed the connection${this.options.scheme === 'http' ? ' (if it serves HTTPS, drop --plain-http or write https://)' : ''}`,
+        `${host} closed the connection${this.options.scheme === 'http' ? ` (if it serves HTTPS, ${this.hints.https})` : ''}`,
         { cause: err },
       );
     }
@@ -274,7 +312,7 @@ export class Transport {
 }
 
 /** A 4xx/5xx as the OCI error its body carries, or a plain description when it carries none. */
-async function errorFrom(res: TransportResponse, req: TransportRequest): Promise<Error> {
+async function errorFrom(res: TransportResponse, req: TransportRequest, httpsHint: string): Promise<Error> {
   const text = await res.body.text().catch(() => '');
   let json: unknown;
   try {
@@ -285,7 +323,7 @@ async function errorFrom(res: TransportResponse, req: TransportRequest): Promise
   const oci = ociErrorFromBody(res.statusCode, json);
   if (oci) return oci;
   if (/client sent an HTTP request to an HTTPS server/i.test(text)) {
-    return new TlsError('the registry serves HTTPS: drop --plain-http, or write https:// before the registry');
+    return new TlsError(`the registry serves HTTPS: ${httpsHint}`);
   }
   const byStatus: Record<number, OciError['code']> = { 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NOT_FOUND', 405: 'UNSUPPORTED', 429: 'TOOMANYREQUESTS' };
   const code = byStatus[res.statusCode];

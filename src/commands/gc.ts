@@ -3,7 +3,9 @@ import type { ChalkInstance } from 'chalk';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { remoteGc, type AdminConnection } from '../client/admin.js';
+import { clientHints, schemeOf } from '../client/connect.js';
 import { connectionOptions } from '../cli/remote.js';
+import { splitScheme } from '../oci/reference.js';
 import { canPrompt, confirm } from '../cli/prompt.js';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, UsageError } from '../cli/errors.js';
@@ -56,7 +58,7 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
   let target: string;
   let run: (o: GcOptions) => Promise<GcReport>;
   if (flags.registry) {
-    target = flags.registry;
+    target = registryUrl(flags.registry);
     const connection = await adminConnection(flags, deps, target);
     run = (o) => remoteGc(target, o, connection);
   } else {
@@ -82,14 +84,23 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
   return { target, report: await run(options) };
 }
 
+/** `[scheme://]host[:port]` as every other command takes it (loopback plain HTTP by default) → the serve's URL. */
+function registryUrl(input: string): string {
+  const { registry, scheme } = splitScheme(input);
+  const url = `${schemeOf(registry, scheme)}://${registry}`;
+  if (!URL.canParse(url) || registry === '' || registry.includes('/')) throw new UsageError(`--registry takes host:port or http(s)://host:port, got "${input}"`);
+  return url;
+}
+
 /** CA and credentials for a secured serve: flags and REGCTL_USERNAME/PASSWORD first, then a stored login. */
 async function adminConnection(flags: GcFlags, deps: CliDeps, url: string): Promise<AdminConnection> {
   const options = await connectionOptions(flags, deps);
-  const host = new URL(url).host;
+  const { host, protocol } = new URL(url);
   return {
     ca: options.caFile ? [await readFile(options.caFile, 'utf8')] : undefined,
     insecure: options.insecure,
     credentials: options.credentials ?? (await deps.dockerConfig.get(host)),
+    loginHint: clientHints(host, protocol === 'https:' ? 'https' : 'http', options).login,
   };
 }
 
@@ -125,7 +136,7 @@ export function registerGc(program: Command, deps: CliDeps): void {
     .command('gc')
     .description('free the storage no tag reaches; safe while `regctl serve` takes pushes')
     .option('--root <dir>', `storage root (default: ${defaultStorageRoot()}); a regctl serve on it does the work`)
-    .option('--registry <url>', 'collect inside this running regctl serve (e.g. http://127.0.0.1:5000)')
+    .option('--registry <url>', 'collect inside this running regctl serve: host:port (loopback: plain HTTP) or http(s)://host:port')
     .option('--ca-file <file>', 'trust this CA for an HTTPS serve (the one of `regctl tls init` is found by itself)')
     .option('--insecure', 'skip TLS certificate verification of the serve')
     .option('-u, --username <name>', 'log in to a serve with --htpasswd (password from --password-stdin or REGCTL_PASSWORD)')

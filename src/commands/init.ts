@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
+import { parseHtpasswd, readHtpasswdFile } from '../auth/htpasswd.js';
 import { CliError, UsageError } from '../cli/errors.js';
 import { createOutput } from '../cli/output.js';
 import { ask, canPrompt, confirm } from '../cli/prompt.js';
@@ -32,6 +33,8 @@ export interface InitFlags {
 
 export interface InitResult {
   file: string;
+  /** An existing file was replaced (--force, --yes or a confirmed question). */
+  replaced: boolean;
   addr: string;
   root: string;
   tls: 'none' | 'generated' | 'files';
@@ -64,9 +67,12 @@ export function terminalPrompter(deps: CliDeps): Prompter {
  */
 export async function runInit(flags: InitFlags, deps: CliDeps, prompter: Prompter = terminalPrompter(deps)): Promise<InitResult> {
   const interactive = canPrompt(deps) && !flags.yes;
+  if (flags.passwordStdin && !flags.user) throw new UsageError('--password-stdin needs --user NAME: the password is the first user\'s');
   const file = resolve(flags.output ?? join(configDir(deps.env), 'registry.yml'));
-  if (!flags.force && !flags.yes && (await stat(file).catch(() => undefined))) {
-    if (!interactive) throw new CliError(`${file} exists; pass --force to replace it, or --output to write elsewhere`);
+  const existing = await stat(file).catch(() => undefined);
+  if (existing?.isDirectory()) throw new UsageError(`${file} is a directory; give --output a file name, e.g. ${join(file, 'registry.yml')}`);
+  if (existing && !flags.force && !flags.yes) {
+    if (!interactive) throw new UsageError(`${file} exists; pass --force to replace it, or --output to write elsewhere`);
     if (!(await prompter.confirm(`${file} exists. Replace it?`))) throw new CliError(CANCELLED);
   }
   const question = async (flag: string | undefined, message: string, fallback: string): Promise<string> =>
@@ -86,21 +92,22 @@ export async function runInit(flags: InitFlags, deps: CliDeps, prompter: Prompte
   let htpasswd: string | undefined;
   if (user) {
     htpasswd = resolve(flags.htpasswd ?? join(configDir(deps.env), 'htpasswd'));
+    await refuseExistingUser(user, htpasswd, Boolean(flags.force));
     await addUser(user, htpasswd, flags, interactive, prompter, deps);
     settings.htpasswd = htpasswd;
   }
   await writePrivateFile(file, renderConfigFile(settings));
-  return { file, addr, root, tls: tls.kind, ...(htpasswd ? { htpasswd, user } : {}), next: `regctl serve --config ${file}` };
+  return { file, replaced: existing !== undefined, addr, root, tls: tls.kind, ...(htpasswd ? { htpasswd, user } : {}), next: `regctl serve --config ${file}` };
 }
 
 async function chooseTls(flags: InitFlags, interactive: boolean, prompter: Prompter, deps: CliDeps): Promise<{ kind: InitResult['tls']; files?: { certificate: string; key: string } }> {
   if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (flags.tlsCert) return { kind: 'files', files: { certificate: resolve(flags.tlsCert), key: resolve(flags.tlsKey!) } };
+  if (flags.tlsCert) return { kind: 'files', files: { certificate: await pemFile(flags.tlsCert, '--tls-cert'), key: await pemFile(flags.tlsKey!, '--tls-key') } };
   let generated = Boolean(flags.tls);
   if (!generated && interactive && (await prompter.confirm('Serve HTTPS?'))) {
     if (await prompter.confirm('Use certificate files of your own? (no = regctl makes a local CA and certificate)')) {
-      const certificate = resolve(await prompter.input('Certificate (PEM) file', ''));
-      const key = resolve(await prompter.input('Private key (PEM) file', ''));
+      const certificate = await pemFile(await prompter.input('Certificate (PEM) file', ''), 'the certificate');
+      const key = await pemFile(await prompter.input('Private key (PEM) file', ''), 'the key');
       return { kind: 'files', files: { certificate, key } };
     }
     generated = true;
@@ -110,6 +117,22 @@ async function chooseTls(flags: InitFlags, interactive: boolean, prompter: Promp
   // Paths in the file, not "use the generated one": the CNCF registry can serve the same file.
   if (!(await stat(paths.serverCert).catch(() => undefined))) await runTlsInit({ days: 365 }, deps);
   return { kind: 'generated', files: { certificate: paths.serverCert, key: paths.serverKey } };
+}
+
+/** serve refuses to start without the file; a config naming a missing one is no use. */
+async function pemFile(path: string, what: string): Promise<string> {
+  const file = resolve(path);
+  const found = await stat(file).catch(() => undefined);
+  if (!found?.isFile()) throw new UsageError(`${what}: ${found ? `${file} is a directory, not a PEM file` : `no file at ${file}`}; regctl tls init makes a certificate and key, or use --tls`);
+  return file;
+}
+
+/** The htpasswd file may be shared: changing someone's password must be asked for. */
+async function refuseExistingUser(user: string, htpasswd: string, force: boolean): Promise<void> {
+  if (force) return;
+  const text = await readHtpasswdFile(htpasswd).catch(() => '');
+  if (!parseHtpasswd(text).entries.some((e) => e.user === user)) return;
+  throw new UsageError(`${user} is already in ${htpasswd}; init leaves passwords alone: change it with regctl user add ${user} --htpasswd ${htpasswd}, or pass --force`);
 }
 
 async function addUser(user: string, htpasswd: string, flags: InitFlags, interactive: boolean, prompter: Prompter, deps: CliDeps): Promise<void> {
@@ -137,14 +160,14 @@ export function registerInit(program: Command, deps: CliDeps): void {
     .option('--user <name>', 'first user: logins required (htpasswd)')
     .option('--password-stdin', "read the first user's password from stdin")
     .option('--htpasswd <file>', `htpasswd file for the users (default: ${join(configDir(deps.env), 'htpasswd')})`)
-    .option('--force', 'replace an existing file')
+    .option('--force', "replace an existing file, and the password of --user when it is already in the htpasswd file")
     .option('-y, --yes', 'ask nothing: defaults for every question not given by a flag; replaces an existing file')
     .option('--json', 'print the result as one JSON document')
     .action(async (flags: InitFlags & { json?: boolean }) => {
       const result = await runInit(flags, deps);
       createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr }).result(result, () =>
         [
-          `wrote ${result.file}`,
+          `${result.replaced ? 'replaced' : 'wrote'} ${result.file}`,
           `  listen on ${result.addr}${result.tls === 'none' ? '' : ` (HTTPS, ${result.tls === 'generated' ? 'certificate of regctl tls init' : 'your certificate'})`}`,
           `  store in  ${result.root}`,
           `  logins    ${result.user ? `${result.user} (${result.htpasswd}; more with regctl user add NAME --htpasswd ${result.htpasswd})` : 'none: anyone who reaches it may push and pull'}`,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
 import { ask } from '../cli/prompt.js';
 import { UsageError } from '../cli/errors.js';
-import { addRemoteOptions, connectionOptions, parseRegistry, readStdin, type RemoteFlags } from '../cli/remote.js';
+import { addRemoteOptions, connectionOptions, emptyPassword, parseRegistry, readStdin, type RemoteFlags } from '../cli/remote.js';
 import { connect } from '../client/connect.js';
 import type { Credentials } from '../client/credentials.js';
 import { AuthError } from '../client/errors.js';
@@ -69,7 +69,7 @@ async function askCredentials(registry: string, flags: RemoteFlags, deps: CliDep
   if (password === undefined) {
     throw new UsageError(`no terminal to ask for the password: pipe it in, e.g. printf '%s' "$PASSWORD" | regctl login -u ${username} --password-stdin ${registry}`);
   }
-  if (password === '') throw new UsageError('the password is empty');
+  if (password === '') throw new UsageError(emptyPassword(Boolean(flags.passwordStdin)));
   return { username, password };
 }
 

@@ -6,6 +6,7 @@ import { createNotifier, describeFrom, type Notifier } from '../events/notifier.
 import type { Logger } from '../log/logger.js';
 import { startDebugServer, type DebugServer } from '../metrics/debug-server.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import type { ProxyStats } from '../registry/proxy/context.js';
 import type { Registry } from '../registry/registry.js';
 import type { RequestObserver } from '../server/app.js';
 import type { MetricsSource } from '../server/handlers/metrics.js';
@@ -14,6 +15,8 @@ import type { MetricsSource } from '../server/handlers/metrics.js';
 export interface Observability {
   /** For `new Registry(…)`: cache and gc counters. */
   registryHooks: Pick<NonNullable<ConstructorParameters<typeof Registry>[0]>, 'cacheStats' | 'onGcRun'>;
+  /** For a pull-through cache: how its requests were served. */
+  proxyStats?: ProxyStats;
   /** Wires the notifier to the registry it describes events from; call once the registry exists. */
   attach(registry: Registry, scheme: 'http' | 'https'): { observers: RequestObserver[]; metrics?: MetricsSource };
   /** Once the server listens: the events' source address, and the debug listener (`http.debug.addr`). */
@@ -29,6 +32,7 @@ export async function createObservability(config: ServeConfig, logger: Logger): 
   let sourceAddr: string | undefined;
   return {
     registryHooks: metrics ? { cacheStats: metrics.cache, onGcRun: metrics.gcRun } : {},
+    proxyStats: metrics?.proxy,
     attach(registry, scheme) {
       if (config.notifications.endpoints.some((endpoint) => !endpoint.disabled)) {
         notifier = createNotifier({

@@ -24,17 +24,18 @@ export async function serverTls(tls: TlsConfig | undefined, logger: Logger, env:
   if (!tls) return undefined;
   const paths = tlsPaths(env);
   const generated = !tls.certificate;
-  const hint = generated ? ': create it with regctl tls init, or pass --tls-cert and --tls-key' : '';
+  const fix = (flag: string) => (generated ? 'create it with regctl tls init, or pass --tls-cert and --tls-key' : `correct the path given to ${flag} (or in the config file)`);
   const certFile = tls.certificate ?? paths.serverCert;
   const keyFile = tls.key ?? paths.serverKey;
-  const cert = await readPem(certFile, hint);
-  const key = await readPem(keyFile, hint);
+  const cert = await readPem(certFile, 'certificate', fix('--tls-cert'));
+  const key = await readPem(keyFile, 'key', fix('--tls-key'));
   // Several CAs in one PEM bundle are what Node's `ca` accepts as one string.
-  const clientCa = tls.clientCas?.length ? (await Promise.all(tls.clientCas.map((f) => readPem(f, '')))).join('\n') : undefined;
+  const clientCa = tls.clientCas?.length ? (await Promise.all(tls.clientCas.map((f) => readPem(f, 'client CA', 'correct the client CA path')))).join('\n') : undefined;
+  checkPemKinds(certFile, cert, keyFile, key);
   try {
     createSecureContext({ cert, key, ca: clientCa });
   } catch (err) {
-    throw new CliError(`cannot serve TLS with ${certFile}: ${(err as Error).message}`);
+    throw new CliError(tlsProblem(certFile, keyFile, err as Error), ExitCode.usage);
   }
   const warning = expiryWarning(describeCertificate(cert), 'the server certificate');
   if (warning) logger.warn(warning);
@@ -51,11 +52,33 @@ export async function serverAuth(auth: AuthConfig, logger: Logger, env: NodeJS.P
   }
 }
 
-async function readPem(path: string, hint: string): Promise<string> {
+async function readPem(path: string, what: string, fix: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `no file at ${path}${hint}` : `cannot read ${path} (${code ?? (err as Error).message})`, code === 'ENOENT' ? ExitCode.notFound : ExitCode.failure);
+    if (code === 'ENOENT') throw new CliError(`no ${what} file at ${path}: ${fix}`, ExitCode.notFound);
+    if (code === 'EISDIR') throw new CliError(`${path} is a directory, not a PEM ${what} file: ${fix}`, ExitCode.usage);
+    throw new CliError(`cannot read the ${what} file ${path} (${code ?? (err as Error).message})`);
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+const PEM_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/;
+
+/** OpenSSL says "no start line" for either file; which one, and a swap, are what a person needs to know. */
+function checkPemKinds(certFile: string, cert: string, keyFile: string, key: string): void {
+  if (!PEM_CERTIFICATE.test(cert) && PEM_KEY.test(cert) && PEM_CERTIFICATE.test(key)) {
+    throw new CliError(`${certFile} is a private key and ${keyFile} a certificate: swap --tls-cert and --tls-key`, ExitCode.usage);
+  }
+  if (!PEM_CERTIFICATE.test(cert)) throw new CliError(`${certFile} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"): pass the certificate to --tls-cert`, ExitCode.usage);
+  if (!PEM_KEY.test(key)) throw new CliError(`${keyFile} holds no PEM private key ("-----BEGIN … PRIVATE KEY-----"): pass the private key to --tls-key`, ExitCode.usage);
+}
+
+function tlsProblem(certFile: string, keyFile: string, err: Error): string {
+  const reason = err.message.replace(/^error:[0-9A-F]+:/i, '');
+  if (/key values mismatch/i.test(err.message)) {
+    return `the key ${keyFile} does not belong to the certificate ${certFile}: pass the key the certificate was made with (${reason})`;
+  }
+  return `cannot serve TLS with ${certFile} and ${keyFile}: check that both are PEM and belong together (${reason})`;
 }

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CliError, UsageError } from '../cli/errors.js';
 import { createOutput } from '../cli/output.js';
+import { checkFiles, type FileSetting, type FileSources } from '../config/check-files.js';
 import { DEFAULT_ADDR } from '../config/defaults.js';
 import { formatWarning } from '../config/errors.js';
 import { applyServeFlags, type ServeFlags } from '../config/flags.js';
@@ -14,6 +15,7 @@ import { loadServeConfig } from '../config/load.js';
 import { defaultStorageRoot, parseListenAddress } from '../config/paths.js';
 import type { AuthConfig, ServeConfig, StorageConfig } from '../config/schema.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from '../log/logger.js';
+import type { ProxyDeps } from '../registry/proxy/registry.js';
 import { Registry, type RegistryDeps } from '../registry/registry.js';
 import { RequestScope } from '../server/request-scope.js';
 import { createRegistryServer } from '../server/app.js';
@@ -45,7 +47,7 @@ export async function startServe(config: ServeConfig, logger: Logger, env: NodeJ
   const driver = await createStorageDriver(storage, logger);
   const observe = await createObservability(config, logger);
   const scope = new RequestScope();
-  const registry = await createRegistry(config, { driver, ...observe.registryHooks }, { logger, scope });
+  const registry = await createRegistry(config, { driver, ...observe.registryHooks }, { logger, scope, stats: observe.proxyStats });
   const { observers, metrics } = observe.attach(registry, tls ? 'https' : 'http');
   const server = createRegistryServer({ registry, logger, readOnly: storage.readOnly, deleteEnabled: storage.delete, tls, auth, observers, metrics, scope });
   await new Promise<void>((resolveListen, reject) => {
@@ -93,7 +95,7 @@ export async function startServe(config: ServeConfig, logger: Logger, env: NodeJ
 const PROXY_EXPIRY_INTERVAL_MS = 3_600_000;
 
 /** A plain registry, or one that pulls names under configured prefixes through from their upstreams. */
-async function createRegistry(config: ServeConfig, deps: RegistryDeps, proxy: { logger: Logger; scope: RequestScope }): Promise<Registry> {
+async function createRegistry(config: ServeConfig, deps: RegistryDeps, proxy: ProxyDeps): Promise<Registry> {
   if (config.proxy.upstreams.length === 0) return new Registry(deps);
   // Loaded only when proxying: the upstream client pulls in undici, which plain serving never needs.
   const { ProxyRegistry } = await import('../registry/proxy/registry.js');
@@ -135,13 +137,28 @@ function absoluteRoot(storage: StorageConfig): StorageConfig {
 async function checkWritable(root: string): Promise<void> {
   const probe = join(root, `.regctl-write-test-${randomBytes(4).toString('hex')}`);
   try {
-    await mkdir(root, { recursive: true });
+    await makeDirectories(root);
     await writeFile(probe, '');
     await unlink(probe);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new CliError(`storage root ${root} is not writable (${code}); choose another with --root or fix its permissions`);
   }
+}
+
+/**
+ * `mkdir -p` one level at a time: Node 20's recursive mkdir never returns for some paths (e.g.
+ * under /proc), where a plain mkdir fails at once.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; !(await stat(d).catch(() => undefined)); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
 }
 
 function listenError(err: NodeJS.ErrnoException, addr: string, listen: { host: string; port: number }): CliError {
@@ -166,10 +183,27 @@ interface ServeCommandFlags extends ServeFlags {
  * stores in `ephemeralRoot` and, unless an address was chosen, takes a free loopback port.
  */
 export async function resolveServeConfig(flags: ServeCommandFlags, env: NodeJS.ProcessEnv, ephemeralRoot?: string): Promise<{ config: ServeConfig; warnings: string[] }> {
-  const { config, warnings } = await loadServeConfig({ file: flags.config, env });
+  const { config, warnings, sources } = await loadServeConfig({ file: flags.config, env });
   const merged = applyServeFlags(config, ephemeralRoot ? { ...flags, root: ephemeralRoot } : flags, env);
   if (ephemeralRoot && flags.addr === undefined && merged.http.addr === DEFAULT_ADDR) merged.http.addr = '127.0.0.1:0';
+  // What `config validate` reports, refused here before anything starts, with where it was set.
+  const given = flagSources(flags);
+  const [problem] = await checkFiles(merged, (setting) => given[setting] ?? sources[setting] ?? '(default)');
+  if (problem) throw problem;
   return { config: merged, warnings: warnings.map(formatWarning) };
+}
+
+/** The flags that replace a file setting, as the place the value came from. */
+function flagSources(flags: ServeCommandFlags): FileSources {
+  const sources: [FileSetting, string, unknown][] = [
+    ['storage.filesystem.rootdirectory', flags.ephemeral ? '--ephemeral' : '--root', flags.ephemeral || flags.root],
+    ['auth.htpasswd.path', '--htpasswd', flags.htpasswd],
+    ['regctl.auth.accessrules', '--access-rules', flags.accessRules],
+    ['http.tls.certificate', '--tls-cert', flags.tlsCert],
+    ['http.tls.key', '--tls-key', flags.tlsKey],
+    ['http.tls.clientcas', '--tls-client-ca', flags.tlsClientCa],
+  ];
+  return Object.fromEntries(sources.filter(([, , value]) => value).map(([setting, flag]) => [setting, flag]));
 }
 
 export function registerServe(program: Command): void {
@@ -249,7 +283,7 @@ function report(running: RunningRegistry, config: ServeConfig, flags: ServeComma
   const addr = config.http.addr;
   process.stderr.write(
     `regctl serve: listening on ${running.url}${addr.startsWith(':') ? ` (all interfaces, port ${addr.slice(1)})` : ''}\n` +
-      `regctl serve: storing in ${running.storage.location} (${running.storage.driver}${flags.ephemeral ? ', removed on exit' : ''})` +
+      `regctl serve: storing in ${running.storage.driver === 'inmemory' ? 'memory (gone on exit)' : `${running.storage.location} (${running.storage.driver}${flags.ephemeral ? ', removed on exit' : ''})`}` +
       `${storage.readOnly ? ', read-only' : ''}${storage.delete ? '' : ', deletes off'}\n` +
       `regctl serve: auth: ${running.auth === 'none' ? 'none (anyone may push and pull)' : describeAuth(config.auth)}\n`,
   );

@@ -1,10 +1,11 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, ExitCode, UsageError } from '../cli/errors.js';
 import { createOutput } from '../cli/output.js';
 import { ask } from '../cli/prompt.js';
-import { readStdin } from '../cli/remote.js';
+import { emptyPassword, readStdin } from '../cli/remote.js';
 import { hashPassword, parseHtpasswd, readHtpasswdFile, removeUser, setUser, validateUserName, type HashFormat } from '../auth/htpasswd.js';
 import { configDir } from '../config/user-config.js';
 import { writePrivateFile } from '../util/private-file.js';
@@ -28,11 +29,29 @@ export interface UserRmResult {
 
 export interface UserLsResult {
   file: string;
-  users: { user: string; format: HashFormat; accepted: boolean }[];
+  /** line: 1-based, so a broken line can be found. */
+  users: { user: string; line: number; format: HashFormat; accepted: boolean }[];
 }
 
 function htpasswdPath(flags: FileFlags, deps: CliDeps): string {
   return flags.htpasswd ?? join(configDir(deps.env), 'htpasswd');
+}
+
+/** The file's text; `missing` says what a missing file means to the command (undefined: an empty file, for add). */
+async function readUsers(file: string, missing?: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readHtpasswdFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file} is a directory: --htpasswd takes the htpasswd file itself, e.g. ${join(file, 'htpasswd')}`);
+    throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (missing !== undefined && !(await exists(file))) throw new CliError(`no htpasswd file at ${file}${missing}: add a user with regctl user add NAME --htpasswd ${file}`, ExitCode.notFound);
+  return text;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined)) !== undefined;
 }
 
 export async function runUserAdd(user: string, flags: FileFlags & { passwordStdin?: boolean }, deps: CliDeps): Promise<UserAddResult> {
@@ -40,7 +59,7 @@ export async function runUserAdd(user: string, flags: FileFlags & { passwordStdi
   if (invalid) throw new UsageError(invalid);
   const password = await askPassword(user, flags, deps);
   const file = htpasswdPath(flags, deps);
-  const updated = setUser(await readHtpasswdFile(file), user, await hashPassword(password));
+  const updated = setUser(await readUsers(file), user, await hashPassword(password));
   await writePrivateFile(file, updated.text);
   return { user, file, replaced: updated.replaced };
 }
@@ -56,7 +75,7 @@ async function askPassword(user: string, flags: { passwordStdin?: boolean }, dep
   } else {
     throw new UsageError(`no terminal to ask for the password: pipe it in, e.g. printf '%s' "$PASSWORD" | regctl user add ${user} --password-stdin`);
   }
-  if (password === '') throw new UsageError('the password is empty');
+  if (password === '') throw new UsageError(emptyPassword(Boolean(flags.passwordStdin)));
   // bcrypt reads at most 72 bytes: a longer password would match anything sharing its first 72.
   if (Buffer.byteLength(password) > 72) throw new UsageError('the password is longer than 72 bytes, which bcrypt cannot hash');
   return password;
@@ -64,7 +83,7 @@ async function askPassword(user: string, flags: { passwordStdin?: boolean }, dep
 
 export async function runUserRm(user: string, flags: FileFlags, deps: CliDeps): Promise<UserRmResult> {
   const file = htpasswdPath(flags, deps);
-  const updated = removeUser(await readHtpasswdFile(file), user);
+  const updated = removeUser(await readUsers(file, `, so no user ${user} to remove`), user);
   if (!updated.removed) throw new CliError(`no user ${user} in ${file}`, ExitCode.notFound);
   await writePrivateFile(file, updated.text);
   return { user, file };
@@ -72,8 +91,8 @@ export async function runUserRm(user: string, flags: FileFlags, deps: CliDeps): 
 
 export async function runUserLs(flags: FileFlags, deps: CliDeps): Promise<UserLsResult> {
   const file = htpasswdPath(flags, deps);
-  const { entries } = parseHtpasswd(await readHtpasswdFile(file));
-  return { file, users: entries.map((e) => ({ user: e.user, format: e.format, accepted: e.format === 'bcrypt' })) };
+  const { entries } = parseHtpasswd(await readUsers(file, ''));
+  return { file, users: entries.map((e) => ({ user: e.user, line: e.line, format: e.format, accepted: e.format === 'bcrypt' })) };
 }
 
 export function registerUser(program: Command, deps: CliDeps): void {
@@ -111,8 +130,15 @@ export function registerUser(program: Command, deps: CliDeps): void {
       const result = await runUserLs(flags, deps);
       output(flags).result(result, () =>
         result.users.length
-          ? result.users.map((u) => (u.accepted ? u.user : `${u.user}  (${u.format}: not accepted; re-add with regctl user add ${u.user})`)).join('\n')
+          ? result.users.map(describeEntry).join('\n')
           : `(no users in ${result.file})`,
       );
     });
 }
+
+function describeEntry(u: UserLsResult['users'][number]): string {
+  if (u.accepted) return u.user;
+  if (u.format === 'not user:hash') return `line ${u.line}: not user:hash; fix or delete it (users are added with regctl user add NAME)`;
+  return `${u.user}  (${u.format}: not accepted; re-add with regctl user add ${u.user})`;
+}
+

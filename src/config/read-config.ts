@@ -1,6 +1,7 @@
 import type { Node } from 'yaml';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../log/logger.js';
 import { defaultServeConfig, defaultTokenConfig } from './defaults.js';
+import type { FileSources } from './check-files.js';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { parseListenAddress } from './paths.js';
 import { readNotifications, readProxy } from './read-notifications.js';
@@ -15,6 +16,8 @@ const UNSUPPORTED_TOP = ['middleware', 'reporting', 'redis', 'health', 'validati
 export interface ReadResult {
   config: ServeConfig;
   warnings: ConfigWarning[];
+  /** Where each setting naming a file was written, for checkFiles. */
+  sources: FileSources;
 }
 
 /** The tree (file + environment) as ServeConfig over the defaults; `fromFile` = read CNCF defaults. */
@@ -28,8 +31,8 @@ export function readServeConfig(tree: ConfigTree, env: NodeJS.ProcessEnv, fromFi
   const { http, drainMs, prometheus } = readHttp(httpSection, defaults.http);
   const config: ServeConfig = {
     http,
-    storage: readStorage(root.section('storage'), defaults.storage, fromFile),
-    auth: readAuth(root.section('auth'), own.section('auth'), defaults.auth, env),
+    storage: readStorage(root.section('storage', true), defaults.storage, fromFile),
+    auth: readAuth(root.section('auth', true), own.section('auth'), defaults.auth, env),
     log: readLog(root, defaults.log),
     notifications: readNotifications(root.section('notifications'), own.section('notifications'), defaults.notifications),
     proxy: readProxy(root.section('proxy'), own.list('proxies')),
@@ -37,7 +40,21 @@ export function readServeConfig(tree: ConfigTree, env: NodeJS.ProcessEnv, fromFi
   };
   for (const key of UNSUPPORTED_TOP) root.unsupported(key);
   root.finish();
-  return { config, warnings: warnings.sort((a, b) => lineOf(a.where) - lineOf(b.where)) };
+  return { config, warnings: warnings.sort((a, b) => lineOf(a.where) - lineOf(b.where)), sources: fileSources(root, own) };
+}
+
+function fileSources(root: Section, own: Section): FileSources {
+  const tls = root.section('http').section('tls');
+  const auth = own.section('auth');
+  return {
+    'http.tls.certificate': tls.whereOf('certificate'),
+    'http.tls.key': tls.whereOf('key'),
+    'http.tls.clientcas': tls.whereOf('clientcas'),
+    'auth.htpasswd.path': root.section('auth', true).section('htpasswd').whereOf('path'),
+    'regctl.auth.accessrules': auth.whereOf('accessrules'),
+    'regctl.auth.token.key': auth.section('token').whereOf('key'),
+    'storage.filesystem.rootdirectory': root.section('storage', true).section('filesystem').whereOf('rootdirectory'),
+  };
 }
 
 /** Warnings in file order; those from the environment after them. */
@@ -55,11 +72,7 @@ function checkVersion(root: Section, tree: ConfigTree, fromFile: boolean): void 
 
 function readHttp(http: Section, defaults: HttpConfig): { http: HttpConfig; drainMs?: number; prometheus?: boolean } {
   const addr = http.string('addr') ?? defaults.addr;
-  try {
-    parseListenAddress(addr);
-  } catch (err) {
-    throw http.fail('addr', undefined, `${(err as Error).message.replace(/^invalid address "[^"]*"; /, 'is not an address; ')}`);
-  }
+  checkAddress(http, 'addr', addr);
   const net = http.string('net');
   if (net !== undefined && net !== 'tcp') throw http.fail('net', undefined, `${net} is not supported; regctl listens on TCP (remove http.net)`);
   const result: HttpConfig = { addr };
@@ -67,7 +80,7 @@ function readHttp(http: Section, defaults: HttpConfig): { http: HttpConfig; drai
   if (tls) result.tls = tls;
   const debug = http.section('debug');
   const debugAddr = debug.string('addr');
-  if (debugAddr) result.debugAddr = debugAddr;
+  if (debugAddr) result.debugAddr = checkAddress(debug, 'addr', debugAddr);
   const prom = debug.section('prometheus');
   const prometheus = prom.bool('enabled');
   const path = prom.string('path');
@@ -78,6 +91,15 @@ function readHttp(http: Section, defaults: HttpConfig): { http: HttpConfig; drai
   for (const key of ['prefix', 'host', 'secret', 'relativeurls', 'headers', 'http2', 'h2c']) http.unsupported(key);
   http.finish();
   return { http: result, ...(drainMs !== undefined ? { drainMs } : {}), ...(prometheus !== undefined ? { prometheus } : {}) };
+}
+
+function checkAddress(section: Section, key: string, addr: string): string {
+  try {
+    parseListenAddress(addr);
+    return addr;
+  } catch (err) {
+    throw section.fail(key, undefined, `"${addr}" is not an address; ${(err as Error).message.replace(/^invalid address "[^"]*"; /, '')}`);
+  }
 }
 
 function readTls(tls: Section): TlsConfig | undefined {

@@ -1,4 +1,4 @@
-import type { Section } from './reader.js';
+import { closest, type Section } from './reader.js';
 import type { S3Config, StorageConfig } from './schema.js';
 import { S3_CHUNK_SIZE } from './defaults.js';
 
@@ -43,6 +43,14 @@ export function readStorage(storage: Section, defaults: StorageConfig, fromFile:
   const chosen = drivers.filter((k) => (DRIVERS as readonly string[]).includes(k));
   if (chosen.length > 1) throw storage.fail(chosen[1]!, undefined, `is a second storage driver (besides ${chosen[0]}); keep exactly one`);
   const driver = chosen[0];
+  // A file's `storage:` without a driver would store in the default root, silently: the CNCF
+  // registry refuses it too ("no storage configuration provided").
+  if (!driver && storage.keys().length > 0) {
+    const unknown = drivers[0];
+    const near = unknown === undefined ? undefined : closest(unknown, [...DRIVERS]);
+    if (unknown !== undefined) throw storage.fail(unknown, undefined, `is not a storage driver${near ? ` (did you mean storage.${near}?)` : ''}; use one of ${DRIVERS.join(', ')}`);
+    throw storage.failHere(`names no driver; add one of ${DRIVERS.join(', ')}, e.g. filesystem: {rootdirectory: /var/lib/registry}`);
+  }
   let result: StorageConfig;
   if (driver === 'inmemory') {
     storage.section('inmemory').finish();

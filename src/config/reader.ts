@@ -10,6 +10,8 @@ import type { ConfigTree } from './source.js';
  */
 export class Section {
   private readonly used = new Set<string>();
+  /** Every key a read asked for, written or not: what a misspelt key is compared with. */
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly tree: ConfigTree,
@@ -73,13 +75,16 @@ export class Section {
     throw this.wrong(key, node, 'write a list of strings');
   }
 
-  /** A nested mapping; absent = an empty section. `storage: s3` style (a bare name) is `{s3: {}}`. */
-  section(key: string): Section {
+  /**
+   * A nested mapping; absent = an empty section. With `named`, a bare name is `{name: {}}`, as the
+   * CNCF registry reads `storage: s3` and `auth: htpasswd`; elsewhere a scalar is a mistake.
+   */
+  section(key: string, named = false): Section {
     const node = this.value(key);
     const path = this.child(key);
     const at = this.pair(key)?.key as Node | undefined;
     if (node === undefined || isMap(node)) return new Section(this.tree, this.warnings, path, node, at);
-    if (isScalar(node) && typeof node.value === 'string' && node.value !== '') {
+    if (named && isScalar(node) && typeof node.value === 'string' && node.value !== '') {
       const named = new YAMLMap<unknown, unknown>();
       named.add(new Pair(new Scalar(node.value), null));
       named.range = node.range;
@@ -106,6 +111,7 @@ export class Section {
 
   /** Warns when the key is present: regctl does not act on it. */
   unsupported(key: string, why = 'is not supported by regctl; ignored'): void {
+    this.known.add(key);
     if (!this.has(key)) return;
     this.used.add(key);
     this.warn(key, why);
@@ -116,9 +122,26 @@ export class Section {
     this.warnings.push({ key: this.child(key), where: this.tree.where(node ?? this.at ?? this.node), message: `${this.child(key)} ${message}` });
   }
 
-  /** A ConfigError pointing at the key's value (or at this section when the key is absent). */
+  /**
+   * A ConfigError pointing at the key's value (or at this section when the key is absent). A scalar
+   * value is where a REGISTRY_* variable shows: it may have replaced the value under the file's key.
+   */
   fail(key: string, node: Node | undefined, problem: string): ConfigError {
-    return new ConfigError(this.tree.where(node ?? (this.pair(key)?.key as Node | undefined) ?? this.at ?? this.node), `${this.child(key)} ${problem}`);
+    const pair = this.pair(key);
+    const value = isScalar(pair?.value) ? (pair.value as Node) : undefined;
+    return new ConfigError(this.tree.where(node ?? value ?? (pair?.key as Node | undefined) ?? this.at ?? this.node), `${this.child(key)} ${problem}`);
+  }
+
+  /** A ConfigError about this section as a whole, pointing at its key. */
+  failHere(problem: string): ConfigError {
+    return new ConfigError(this.tree.where(this.at ?? this.node), `${this.path} ${problem}`);
+  }
+
+  /** Where the key's value was written (`FILE:LINE` or the REGISTRY_* variable), for later checks. */
+  whereOf(key: string): string {
+    const pair = this.pair(key);
+    if (!pair) return '(default)';
+    return this.tree.where((isScalar(pair?.value) ? pair.value : pair?.key) as Node | undefined);
   }
 
   /** A value of the wrong type: what it is, then what to write instead. */
@@ -131,12 +154,14 @@ export class Section {
     for (const key of this.keys()) {
       if (this.used.has(key)) continue;
       this.used.add(key);
-      this.warn(key, 'is not a setting regctl knows; ignored');
+      const near = closest(key, [...this.known].filter((k) => !this.has(k)));
+      this.warn(key, `is not a setting regctl knows${near ? ` (did you mean ${this.child(near)}?)` : ''}; ignored`);
     }
   }
 
   private value(key: string): Node | undefined {
     this.used.add(key);
+    this.known.add(key);
     return this.has(key) ? (this.pair(key)!.value as Node) : undefined;
   }
 
@@ -147,6 +172,30 @@ export class Section {
   private child(key: string): string {
     return this.path ? `${this.path}.${key}` : key;
   }
+}
+
+/** The known key a misspelling most likely meant: at most 2 edits away (1 for short keys). */
+export function closest(key: string, known: string[]): string | undefined {
+  const limit = key.length <= 4 ? 1 : 2;
+  let best: { key: string; distance: number } | undefined;
+  for (const k of known) {
+    const distance = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { key: k, distance };
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance, adjacent swaps counting as one edit (the commonest typo). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 function shown(node: Node): string {

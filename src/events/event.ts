@@ -48,9 +48,6 @@ export interface EventIntent {
   size?: number;
 }
 
-/** The finished request, plus its query string once the server reports it (mount vs. monolithic push). */
-export type ObservedRequest = CompletedRequest & { query?: string };
-
 /** Blobs are described as the CNCF registry describes them: it does not know a layer's media type. */
 const BLOB_MEDIA_TYPE = 'application/octet-stream';
 
@@ -59,7 +56,7 @@ const BLOB_MEDIA_TYPE = 'application/octet-stream';
  * CNCF registry sends `pull` for HEAD too, but clients HEAD every blob during a push to skip
  * uploading it, so such events would report pulls that never happened).
  */
-export function intentOf(done: ObservedRequest): EventIntent | undefined {
+export function intentOf(done: CompletedRequest): EventIntent | undefined {
   const { route, status, repo: repository, param } = done;
   const method = done.request.method;
   const digest = header(done, 'docker-content-digest');
@@ -91,7 +88,7 @@ export function intentOf(done: ObservedRequest): EventIntent | undefined {
   if (status !== 201 || digest === undefined) return undefined;
   if (route === 'upload' && method === 'PUT') return { action: 'push', kind: 'blob', repository, digest, mediaType: BLOB_MEDIA_TYPE };
   if (route === 'upload-start' && method === 'POST') {
-    const query = new URLSearchParams(done.query ?? '');
+    const query = new URLSearchParams(done.query);
     if (query.get('mount') === null) return { action: 'push', kind: 'blob', repository, digest, mediaType: BLOB_MEDIA_TYPE };
     const from = query.get('from');
     return { action: 'mount', kind: 'blob', repository, digest, mediaType: BLOB_MEDIA_TYPE, ...(from ? { fromRepository: from } : {}) };

@@ -4,8 +4,8 @@ import type { Dispatcher } from 'undici';
 import type { NotificationEndpoint, NotificationsConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Registry } from '../registry/registry.js';
-import type { RequestObserver } from '../server/app.js';
-import { buildEvent, intentOf, needsDescription, type EventIntent, type ObservedRequest } from './event.js';
+import type { CompletedRequest, RequestObserver } from '../server/app.js';
+import { buildEvent, intentOf, needsDescription, type EventIntent } from './event.js';
 import { httpSend } from './http.js';
 import { DeliveryQueue, type DeliveryStats, type Send } from './queue.js';
 
@@ -64,7 +64,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
     });
   }
 
-  function dispatch(intent: EventIntent, done: ObservedRequest): void {
+  function dispatch(intent: EventIntent, done: CompletedRequest): void {
     const addr = options.sourceAddr?.();
     const event = buildEvent(intent, done.request, {
       id: randomUUID(),

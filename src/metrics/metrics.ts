@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { DeliveryStats } from '../events/queue.js';
 import type { CacheStats } from '../registry/cache.js';
+import type { ProxyStats } from '../registry/proxy/context.js';
 import type { GcRunListener } from '../registry/gc/coordinator.js';
 import type { RequestObserver } from '../server/app.js';
 import { observeRequests } from './requests.js';
@@ -15,6 +16,8 @@ export interface Metrics {
   observer: RequestObserver;
   /** Give to the manifest ContentCache. */
   cache: CacheStats;
+  /** Give to the ProxyRegistry (pull-through cache). */
+  proxy: ProxyStats;
   /** Give to the notifier. */
   webhooks: DeliveryStats;
   /** Give to the GcCoordinator: every collection inside the server (POST /admin/gc and scheduled). */
@@ -48,6 +51,14 @@ export async function createMetrics(options: { processMetrics?: boolean } = {}):
     registers,
   });
   const cache = new Counter({ name: 'regctl_manifest_cache_requests_total', help: 'Manifest cache lookups by result (hit, miss)', labelNames: ['result'], registers });
+  const proxied = new Counter({
+    name: 'regctl_proxy_requests_total',
+    help:
+      'Pull-through cache requests by kind (manifest, blob) and result: hit = from the cache alone, revalidated = from the cache ' +
+      'once a HEAD upstream confirmed it, miss = the upstream was asked for it, stale = from the cache because the upstream failed',
+    labelNames: ['kind', 'result'],
+    registers,
+  });
   const deliveries = new Counter({
     name: 'regctl_webhook_deliveries_total',
     help: 'Webhook events by endpoint and result: success = delivered, dropped = never delivered; failure counts failed attempts',
@@ -67,6 +78,7 @@ export async function createMetrics(options: { processMetrics?: boolean } = {}):
     registry,
     observer: observeRequests({ requests, durations, bytesIn, bytesOut, uploads }),
     cache: { hit: () => cache.inc({ result: 'hit' }), miss: () => cache.inc({ result: 'miss' }) },
+    proxy: { served: (kind, result) => proxied.inc({ kind, result }) },
     webhooks: {
       delivered: (endpoint, count) => deliveries.inc({ endpoint, result: 'success' }, count),
       failed: (endpoint) => deliveries.inc({ endpoint, result: 'failure' }),

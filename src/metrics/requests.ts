@@ -1,5 +1,4 @@
 import type { Counter, Histogram } from 'prom-client';
-import type { ObservedRequest } from '../events/event.js';
 import type { RequestObserver } from '../server/app.js';
 
 export interface RequestMetrics {
@@ -22,7 +21,7 @@ const OPEN_UPLOADS = 10_000;
  */
 export function observeRequests(m: RequestMetrics, now: () => number = () => performance.now()): RequestObserver {
   const started = new Map<string, number>();
-  return (done: ObservedRequest) => {
+  return (done) => {
     const method = METHODS.has(done.request.method) ? done.request.method : 'other';
     const { route } = done;
     m.requests.inc({ route, method, status: String(done.status) });
@@ -37,7 +36,7 @@ export function observeRequests(m: RequestMetrics, now: () => number = () => per
         if (started.size > OPEN_UPLOADS) started.delete(started.keys().next().value!);
       }
       // A monolithic upload is complete in its one request; a mount uploads nothing.
-      if (done.status === 201 && !new URLSearchParams(done.query ?? '').has('mount')) m.uploads.observe(done.durationMs / 1000);
+      if (done.status === 201 && !new URLSearchParams(done.query).has('mount')) m.uploads.observe(done.durationMs / 1000);
     } else if (route === 'upload' && (method === 'PUT' || method === 'DELETE')) {
       const since = started.get(done.param);
       if (since === undefined) return;

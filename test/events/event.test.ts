@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildEvent, intentOf, needsDescription, type ObservedRequest } from '../../src/events/event.js';
+import { buildEvent, intentOf, needsDescription } from '../../src/events/event.js';
 import { signBody, verifySignature } from '../../src/events/signature.js';
+import type { CompletedRequest } from '../../src/server/app.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
-function done(partial: Partial<ObservedRequest> & { method: string }): ObservedRequest {
+function done(partial: Partial<CompletedRequest> & { method: string }): CompletedRequest {
   const { method, ...rest } = partial;
   return {
     request: { id: 'req-1', method, remote: '127.0.0.1', host: 'reg.example:5000', userAgent: 'skopeo/1.9' },

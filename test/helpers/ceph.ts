@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { buffer } from 'node:stream/consumers';
-import { describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import type { RegistryClient } from '../../src/client/client.js';
 import type { S3Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -24,6 +24,7 @@ import { createS3Client } from '../../src/storage/s3-bucket.js';
 import { createS3Driver } from '../../src/storage/s3.js';
 import { startCncfRegistry } from './cncf-registry.js';
 import type { Image } from './fixtures.js';
+import { gateOn, type ToolCheck } from './interop.js';
 
 type RunningCncf = Awaited<ReturnType<typeof startCncfRegistry>>;
 
@@ -35,14 +36,14 @@ const START = fileURLToPath(new URL('./ceph/start.sh', import.meta.url));
 /** Part size in the suites: S3's minimum, so a few MiB already exercise multipart uploads. */
 export const TEST_CHUNK_SIZE = 5 * 1024 * 1024;
 
-let started: { available: boolean; reason?: string } | undefined;
+let started: ToolCheck | undefined;
 
 /**
  * Starts the one cluster this machine may have, unless CI or an earlier run already did (start.sh
  * takes a lock and reuses a running cluster, so parallel test files share one). It is left running
  * for the next run; `test/helpers/ceph/stop.sh` stops it.
  */
-function ensureCeph(): { available: boolean; reason?: string } {
+function ensureCeph(): ToolCheck {
   if (started) return started;
   const probe = spawnSync('radosgw', ['--version'], { encoding: 'utf8', timeout: 10_000 });
   if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
@@ -57,23 +58,9 @@ function ensureCeph(): { available: boolean; reason?: string } {
   return started;
 }
 
-/**
- * For `describe.runIf(cephGate(...))`, like interopGate: skips with one line when Ceph is missing,
- * and under REGCTL_REQUIRE_INTEROP=1 (CI) registers a failing test instead.
- */
+/** For `describe.runIf(cephGate(...))`: `gateOn` with a running Ceph (started here if need be). */
 export function cephGate(suite: string): boolean {
-  const { available, reason } = ensureCeph();
-  if (available) return true;
-  if (process.env.REGCTL_REQUIRE_INTEROP === '1') {
-    describe(suite, () => {
-      it('has the S3 server it needs (REGCTL_REQUIRE_INTEROP=1)', () => {
-        throw new Error(`[interop] ${suite} cannot run: ${reason}`);
-      });
-    });
-  } else {
-    console.warn(`[interop] skipping ${suite}: ${reason}`);
-  }
-  return false;
+  return gateOn(suite, ensureCeph);
 }
 
 export function s3Config(bucket: string, overrides: Partial<S3Config> = {}): S3Config {

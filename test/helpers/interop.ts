@@ -58,24 +58,31 @@ function firstLine(text: string | null | undefined): string {
 }
 
 /**
- * For `describe.runIf(interopGate(...))`: true when every tool is usable. Otherwise prints one line
- * and skips, or, under REGCTL_REQUIRE_INTEROP=1 (CI), registers a failing test naming what is missing
- * so a broken CI machine cannot pass by skipping.
+ * For `describe.runIf(gateOn(...))`: true when `check` finds what the suite needs. Otherwise prints
+ * one line and skips, or, under REGCTL_REQUIRE_INTEROP=1 (CI), registers a failing test naming what
+ * is missing so a broken CI machine cannot pass by skipping.
  */
-export function interopGate(suite: string, tools: InteropTool[]): boolean {
-  const reasons = tools.map(requireTool).flatMap((c) => (c.available ? [] : [c.reason]));
-  if (reasons.length === 0) return true;
-  const why = reasons.join('; ');
+export function gateOn(suite: string, check: () => ToolCheck): boolean {
+  const { available, reason } = check();
+  if (available) return true;
   if (process.env.REGCTL_REQUIRE_INTEROP === '1') {
     describe(suite, () => {
-      it('has the tools it needs (REGCTL_REQUIRE_INTEROP=1)', () => {
-        throw new Error(`[interop] ${suite} cannot run: ${why}`);
+      it('has what it needs (REGCTL_REQUIRE_INTEROP=1)', () => {
+        throw new Error(`[interop] ${suite} cannot run: ${reason}`);
       });
     });
   } else {
-    console.warn(`[interop] skipping ${suite}: ${why}`);
+    console.warn(`[interop] skipping ${suite}: ${reason}`);
   }
   return false;
+}
+
+/** `gateOn` for command-line tools: true when every one is usable. */
+export function interopGate(suite: string, tools: InteropTool[]): boolean {
+  return gateOn(suite, () => {
+    const reasons = tools.map(requireTool).flatMap((c) => (c.available ? [] : [c.reason]));
+    return reasons.length === 0 ? { available: true } : { available: false, reason: reasons.join('; ') };
+  });
 }
 
 /** Runs a command to completion and returns its stdout; the error carries the command line and stderr. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxyUpstream } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
+import type { ProxyStats } from '../../src/registry/proxy/context.js';
 import { ProxyRegistry } from '../../src/registry/proxy/registry.js';
 import { Registry } from '../../src/registry/registry.js';
 import { createRegistryServer, createRequestListener, type CompletedRequest } from '../../src/server/app.js';
@@ -118,14 +119,14 @@ class RedirectingDriver extends FilesystemDriver {
  * A proxying regctl over a fresh filesystem root, with a clock the test moves; `redirect` gives it
  * storage that answers blob GETs with a URL (and no link cache, which would hide that).
  */
-export async function startProxy(upstreams: ProxyUpstream[], options: { logger?: Logger; redirect?: boolean } = {}): Promise<TestProxy> {
+export async function startProxy(upstreams: ProxyUpstream[], options: { logger?: Logger; redirect?: boolean; stats?: ProxyStats } = {}): Promise<TestProxy> {
   const root = await mkdtemp(join(tmpdir(), 'regctl-proxy-'));
   let offset = 0;
   const clock = (): Date => new Date(Date.now() + offset);
   const scope = new RequestScope();
   const logger = options.logger ?? silentLogger;
   const driver = options.redirect ? new RedirectingDriver(root) : new FilesystemDriver(root);
-  const registry = new ProxyRegistry({ driver, clock, linkCacheTtlMs: options.redirect ? 0 : undefined }, { upstreams }, { logger, scope, clock });
+  const registry = new ProxyRegistry({ driver, clock, linkCacheTtlMs: options.redirect ? 0 : undefined }, { upstreams }, { logger, scope, clock, stats: options.stats });
   const server = createRegistryServer({ registry, logger, readOnly: false, deleteEnabled: true, scope });
   const url = await listen(server);
   return {

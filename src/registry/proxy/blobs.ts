@@ -27,21 +27,19 @@ export class ProxyBlobStore extends BlobStore {
     super(storage, gc);
   }
 
+  /** Every GET and HEAD of a blob asks here once, so this is where each is counted. */
   override async stat(repo: string, digest: string): Promise<BlobInfo> {
     const route = this.proxy.router.match(repo);
     if (!route) return super.stat(repo, digest);
     try {
-      return await super.stat(repo, digest);
+      const info = await super.stat(repo, digest);
+      this.proxy.stats?.served('blob', 'hit');
+      return info;
     } catch (err) {
       if (!(err instanceof BlobUnknown)) throw err;
     }
-    const fill = this.fills.get(key(repo, digest));
-    // A fetch in flight knows the size, unless the upstream streams it without a length.
-    const size = fill ? await fill.size : -1;
-    if (size >= 0) return { digest, size };
-    const info = await this.heads.run(key(repo, digest), () => this.statUpstream(route, repo, digest));
-    // Storage that hands clients a URL of its own (S3 redirect) serves the blob without us: store it first.
-    if (this.storage.urlFor && !(await this.isLinked(repo, digest))) return this.fillFor(route, repo, digest).done;
+    const info = await this.statMissing(route, repo, digest);
+    this.proxy.stats?.served('blob', 'miss');
     return info;
   }
 
@@ -70,6 +68,17 @@ export class ProxyBlobStore extends BlobStore {
   /** Waits for the fetches in flight to be stored (or fail): for shutdown. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.fills.values()].map((fill) => fill.done));
+  }
+
+  private async statMissing(route: ProxyRoute<Upstream>, repo: string, digest: string): Promise<BlobInfo> {
+    const fill = this.fills.get(key(repo, digest));
+    // A fetch in flight knows the size, unless the upstream streams it without a length.
+    const size = fill ? await fill.size : -1;
+    if (size >= 0) return { digest, size };
+    const info = await this.heads.run(key(repo, digest), () => this.statUpstream(route, repo, digest));
+    // Storage that hands clients a URL of its own (S3 redirect) serves the blob without us: store it first.
+    if (this.storage.urlFor && !(await this.isLinked(repo, digest))) return this.fillFor(route, repo, digest).done;
+    return info;
   }
 
   /** The upstream's word on the blob; a copy already stored for another name is linked, not fetched again. */
