@@ -82,7 +82,7 @@ export function registerConfig(program: Command, deps: CliDeps): void {
   group
     .command('print')
     .description('print the effective settings: defaults, then the file, then REGISTRY_* variables (secrets masked)')
-    .option('--config <file>', 'a CNCF registry config.yml (default: none; serve uses none unless given --config either)')
+    .option('--config <file>', 'a CNCF registry config.yml (default: none, as for serve)')
     .option('--json', 'print as one JSON document')
     .action(async (flags: { config?: string; json?: boolean }) => {
       const result = await runConfigPrint(flags, deps);

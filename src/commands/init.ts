@@ -75,6 +75,9 @@ export async function runInit(flags: InitFlags, deps: CliDeps, prompter: Prompte
     if (!interactive) throw new UsageError(`${file} exists; pass --force to replace it, or --output to write elsewhere`);
     if (!(await prompter.confirm(`${file} exists. Replace it?`))) throw new CliError(CANCELLED);
   }
+  const htpasswdFile = resolve(flags.htpasswd ?? join(configDir(deps.env), 'htpasswd'));
+  // Before anything is written, the files of `tls init` included.
+  if (flags.user) await refuseExistingUser(flags.user, htpasswdFile, Boolean(flags.force));
   const question = async (flag: string | undefined, message: string, fallback: string): Promise<string> =>
     (flag ?? (interactive ? (await prompter.input(message, fallback)).trim() : fallback)) || fallback;
 
@@ -91,12 +94,14 @@ export async function runInit(flags: InitFlags, deps: CliDeps, prompter: Prompte
   const user = await question(flags.user, 'First user (empty = no login needed)', '');
   let htpasswd: string | undefined;
   if (user) {
-    htpasswd = resolve(flags.htpasswd ?? join(configDir(deps.env), 'htpasswd'));
-    await refuseExistingUser(user, htpasswd, Boolean(flags.force));
+    htpasswd = htpasswdFile;
+    if (!flags.user) await refuseExistingUser(user, htpasswd, Boolean(flags.force));
     await addUser(user, htpasswd, flags, interactive, prompter, deps);
     settings.htpasswd = htpasswd;
   }
-  await writePrivateFile(file, renderConfigFile(settings));
+  await writePrivateFile(file, renderConfigFile(settings)).catch((err: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot write ${file} (${err.code ?? err.message}); choose another place with --output`);
+  });
   return { file, replaced: existing !== undefined, addr, root, tls: tls.kind, ...(htpasswd ? { htpasswd, user } : {}), next: `regctl serve --config ${file}` };
 }
 

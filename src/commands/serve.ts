@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CliError, UsageError } from '../cli/errors.js';
 import { createOutput } from '../cli/output.js';
@@ -22,6 +22,7 @@ import { createRegistryServer } from '../server/app.js';
 import { removeServeMarker, writeServeMarker } from '../server/marker.js';
 import { createStorageDriver, describeStorage } from '../storage/factory.js';
 import { parseDuration } from '../util/duration.js';
+import { makeDirectories } from '../util/private-file.js';
 import { scheduleGc, scheduleUploadPurging, type StopJob } from './serve-maintenance.js';
 import { createObservability } from './serve-observe.js';
 import { serverAuth, serverTls } from './serve-security.js';
@@ -138,27 +139,16 @@ async function checkWritable(root: string): Promise<void> {
   const probe = join(root, `.regctl-write-test-${randomBytes(4).toString('hex')}`);
   try {
     await makeDirectories(root);
+  } catch (err) {
+    throw new CliError(`storage root ${root} cannot be made (${(err as NodeJS.ErrnoException).code ?? 'error'}); choose another with --root`);
+  }
+  try {
     await writeFile(probe, '');
     await unlink(probe);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new CliError(`storage root ${root} is not writable (${code}); choose another with --root or fix its permissions`);
   }
-}
-
-/**
- * `mkdir -p` one level at a time: Node 20's recursive mkdir never returns for some paths (e.g.
- * under /proc), where a plain mkdir fails at once.
- */
-async function makeDirectories(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let d = dir; !(await stat(d).catch(() => undefined)); d = dirname(d)) {
-    missing.unshift(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing) await mkdir(d).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
 }
 
 function listenError(err: NodeJS.ErrnoException, addr: string, listen: { host: string; port: number }): CliError {

@@ -31,8 +31,8 @@ export function readServeConfig(tree: ConfigTree, env: NodeJS.ProcessEnv, fromFi
   const { http, drainMs, prometheus } = readHttp(httpSection, defaults.http);
   const config: ServeConfig = {
     http,
-    storage: readStorage(root.section('storage', true), defaults.storage, fromFile),
-    auth: readAuth(root.section('auth', true), own.section('auth'), defaults.auth, env),
+    storage: readStorage(root.section('storage', { named: true }), defaults.storage, fromFile),
+    auth: readAuth(root.section('auth', { named: true }), own.section('auth'), defaults.auth, env),
     log: readLog(root, defaults.log),
     notifications: readNotifications(root.section('notifications'), own.section('notifications'), defaults.notifications),
     proxy: readProxy(root.section('proxy'), own.list('proxies')),
@@ -50,10 +50,10 @@ function fileSources(root: Section, own: Section): FileSources {
     'http.tls.certificate': tls.whereOf('certificate'),
     'http.tls.key': tls.whereOf('key'),
     'http.tls.clientcas': tls.whereOf('clientcas'),
-    'auth.htpasswd.path': root.section('auth', true).section('htpasswd').whereOf('path'),
+    'auth.htpasswd.path': root.section('auth', { named: true }).section('htpasswd').whereOf('path'),
     'regctl.auth.accessrules': auth.whereOf('accessrules'),
     'regctl.auth.token.key': auth.section('token').whereOf('key'),
-    'storage.filesystem.rootdirectory': root.section('storage', true).section('filesystem').whereOf('rootdirectory'),
+    'storage.filesystem.rootdirectory': root.section('storage', { named: true }).section('filesystem').whereOf('rootdirectory'),
   };
 }
 
@@ -148,7 +148,7 @@ function readAuth(auth: Section, own: Section, defaults: AuthConfig, env: NodeJS
   token.finish();
   const rules = own.string('accessrules');
   if (rules) result.accessRulesFile = rules;
-  const limit = own.section('ratelimit');
+  const limit = own.section('ratelimit', { example: 'failures: 10 and window: 1m' });
   result.rateLimit = { failures: limit.integer('failures', 1) ?? defaults.rateLimit.failures, windowMs: limit.duration('window') ?? defaults.rateLimit.windowMs };
   limit.finish();
   own.finish();

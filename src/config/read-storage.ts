@@ -43,13 +43,13 @@ export function readStorage(storage: Section, defaults: StorageConfig, fromFile:
   const chosen = drivers.filter((k) => (DRIVERS as readonly string[]).includes(k));
   if (chosen.length > 1) throw storage.fail(chosen[1]!, undefined, `is a second storage driver (besides ${chosen[0]}); keep exactly one`);
   const driver = chosen[0];
-  // A file's `storage:` without a driver would store in the default root, silently: the CNCF
-  // registry refuses it too ("no storage configuration provided").
-  if (!driver && storage.keys().length > 0) {
-    const unknown = drivers[0];
-    const near = unknown === undefined ? undefined : closest(unknown, [...DRIVERS]);
-    if (unknown !== undefined) throw storage.fail(unknown, undefined, `is not a storage driver${near ? ` (did you mean storage.${near}?)` : ''}; use one of ${DRIVERS.join(', ')}`);
-    throw storage.failHere(`names no driver; add one of ${DRIVERS.join(', ')}, e.g. filesystem: {rootdirectory: /var/lib/registry}`);
+  // Any other key beside no driver is most likely a misspelt driver: falling back to the default
+  // root would store somewhere the file never named. (Only `delete:`, `maintenance:` and the like,
+  // from the file or REGISTRY_* variables, keep the default driver.)
+  const unknown = drivers.find((k) => !(DRIVERS as readonly string[]).includes(k));
+  if (!driver && unknown !== undefined) {
+    const near = closest(unknown, [...DRIVERS]);
+    throw storage.fail(unknown, undefined, `is not a storage driver${near ? ` (did you mean storage.${near}?)` : ''}; use one of ${DRIVERS.join(', ')}`);
   }
   let result: StorageConfig;
   if (driver === 'inmemory') {

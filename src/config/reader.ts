@@ -77,20 +77,21 @@ export class Section {
 
   /**
    * A nested mapping; absent = an empty section. With `named`, a bare name is `{name: {}}`, as the
-   * CNCF registry reads `storage: s3` and `auth: htpasswd`; elsewhere a scalar is a mistake.
+   * CNCF registry reads `storage: s3` and `auth: htpasswd`; elsewhere a scalar is a mistake, and
+   * `example` shows what belongs below the key.
    */
-  section(key: string, named = false): Section {
+  section(key: string, options: { named?: boolean; example?: string } = {}): Section {
     const node = this.value(key);
     const path = this.child(key);
     const at = this.pair(key)?.key as Node | undefined;
     if (node === undefined || isMap(node)) return new Section(this.tree, this.warnings, path, node, at);
-    if (named && isScalar(node) && typeof node.value === 'string' && node.value !== '') {
+    if (options.named && isScalar(node) && typeof node.value === 'string' && node.value !== '') {
       const named = new YAMLMap<unknown, unknown>();
       named.add(new Pair(new Scalar(node.value), null));
       named.range = node.range;
       return new Section(this.tree, this.warnings, path, named, at);
     }
-    throw this.wrong(key, node, 'write a mapping of settings (indented keys below it)');
+    throw this.wrong(key, node, `write a mapping of settings (indented keys below it${options.example ? `, e.g. ${options.example}` : ''})`);
   }
 
   /** A list of mappings (notification endpoints, proxies). */
@@ -130,11 +131,6 @@ export class Section {
     const pair = this.pair(key);
     const value = isScalar(pair?.value) ? (pair.value as Node) : undefined;
     return new ConfigError(this.tree.where(node ?? value ?? (pair?.key as Node | undefined) ?? this.at ?? this.node), `${this.child(key)} ${problem}`);
-  }
-
-  /** A ConfigError about this section as a whole, pointing at its key. */
-  failHere(problem: string): ConfigError {
-    return new ConfigError(this.tree.where(this.at ?? this.node), `${this.path} ${problem}`);
   }
 
   /** Where the key's value was written (`FILE:LINE` or the REGISTRY_* variable), for later checks. */

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
  * (e.g. `path` is a directory) leaves no temporary file behind.
  */
 export async function writePrivateFile(path: string, data: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeDirectories(dirname(path), 0o700);
   const temp = `${path}.${process.pid}.tmp`;
   try {
     await writeFile(temp, data, { mode: 0o600 });
@@ -15,5 +15,22 @@ export async function writePrivateFile(path: string, data: string): Promise<void
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time: Node 20's recursive mkdir never returns for some paths (e.g.
+ * /proc/nope), where a plain mkdir fails at once.
+ */
+export async function makeDirectories(dir: string, mode?: number): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; !(await stat(d).catch(() => undefined)); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    await mkdir(d, mode === undefined ? {} : { mode }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
   }
 }

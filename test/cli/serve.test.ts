@@ -122,13 +122,25 @@ describe('regctl serve', () => {
     expect(lines[0]).toMatch(new RegExp(`^regctl: address 127.0.0.1:${port} is already in use`));
   });
 
-  it('an unwritable root is one clear line and a non-zero exit', async () => {
+  it('a root that is (or lies under) a file is one line saying so, exit 2', async () => {
     const file = join(scratch, 'not-a-dir');
     await writeFile(file, 'x');
-    const result = await runCli(['serve', '--addr', '127.0.0.1:0', '--root', join(file, 'sub')]);
+    const under = await runCli(['serve', '--addr', '127.0.0.1:0', '--root', join(file, 'sub')]);
+    expect(under.code).toBe(2);
+    expect(under.stderr).toBe(`regctl: --root: storage root ${join(file, 'sub')} cannot be made: ${file} is a file, not a directory; choose another directory\n`);
+    const itself = await runCli(['serve', '--addr', '127.0.0.1:0', '--root', file]);
+    expect(itself.code).toBe(2);
+    expect(itself.stderr).toBe(`regctl: --root: storage root ${file} is a file, not a directory; choose a directory\n`);
+  });
+
+  // Node 20's recursive mkdir never returns for a path under /proc: serve must fail, not spin.
+  it.skipIf(process.platform !== 'linux')('a root that cannot be made under /proc fails at once', async () => {
+    const started = Date.now();
+    const result = await runCli(['serve', '--addr', '127.0.0.1:0', '--root', '/proc/nope'], { timeoutMs: 10_000 });
+    expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^regctl: storage root .* is not writable/);
+    expect(result.stderr).toBe('regctl: storage root /proc/nope cannot be made (ENOENT); choose another with --root\n');
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 
   // root ignores mode bits, so only an unprivileged run can see this refusal.

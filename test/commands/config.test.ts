@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,12 @@ const DEBIAN = join(FIXTURES, 'debian-docker-registry.yml');
 const FULL = join(FIXTURES, 'cncf-s3-full.yml');
 
 let dir: string;
+/** Debian's file names its config directory as the htpasswd file; these point it at a real one. */
+let usable: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'regctl-config-cmd-'));
+  await writeFile(join(dir, 'htpasswd'), '');
+  usable = { REGISTRY_AUTH_HTPASSWD_PATH: join(dir, 'htpasswd') };
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -22,7 +26,7 @@ afterAll(async () => {
 
 describe('regctl config validate', () => {
   it('exits 0 for a usable file and lists the warnings on stderr', async () => {
-    const result = await runCli(['config', 'validate', DEBIAN]);
+    const result = await runCli(['config', 'validate', DEBIAN], { env: usable });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${DEBIAN}: valid (5 warnings)\n`);
     expect(result.stderr.trim().split('\n')).toEqual([
@@ -54,8 +58,66 @@ describe('regctl config validate', () => {
     expect(result.code).toBe(3);
   });
 
-  it('--json: one document with the warnings', async () => {
+  it("exits 2 for Debian's file as shipped: its htpasswd path is a directory, which serve cannot use", async () => {
+    const shipped = join(dir, 'shipped');
+    await mkdir(shipped, { recursive: true });
+    const result = await runCli(['config', 'validate', DEBIAN], { env: { REGISTRY_AUTH_HTPASSWD_PATH: shipped } });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      `regctl: REGISTRY_AUTH_HTPASSWD_PATH: htpasswd file ${shipped} is a directory, not a file; name the file itself, e.g. ${join(shipped, 'htpasswd')}`,
+    );
+  });
+
+  it('checks every file the config names, relative paths shown whole; --json lists them all', async () => {
+    const work = join(dir, 'files');
+    await mkdir(work, { recursive: true });
+    const file = join(work, 'registry.yml');
+    await writeFile(file, ['version: 0.1', 'http:', '  tls:', '    certificate: /nonexist.crt', '    key: /nonexist.key', 'storage:', '  inmemory:', 'auth:', '  htpasswd:', '    path: htpasswd', 'regctl:', '  auth:', '    accessrules: rules.yml', ''].join('\n'));
     const t = await testDeps();
+    const cwd = process.cwd();
+    process.chdir(work);
+    try {
+      const err = (await runProgram(t, ['config', 'validate', file, '--json'])) as { exitCode: number };
+      expect(err.exitCode).toBe(2);
+    } finally {
+      process.chdir(cwd);
+    }
+    const doc = JSON.parse(t.stdout()) as { valid: boolean; errors: { where: string; message: string }[] };
+    expect(doc.valid).toBe(false);
+    expect(doc.errors).toEqual([
+      { where: `${file}:4`, message: 'no TLS certificate at /nonexist.crt: regctl tls init makes a certificate and key' },
+      { where: `${file}:5`, message: 'no TLS key at /nonexist.key: regctl tls init makes a certificate and key' },
+      { where: `${file}:10`, message: `no htpasswd file at ${join(work, 'htpasswd')}: add a user with regctl user add NAME --htpasswd ${join(work, 'htpasswd')}` },
+      { where: `${file}:13`, message: `no access rules file at ${join(work, 'rules.yml')}: write the rules (README, "Access rules")` },
+    ]);
+  });
+
+  it('--json on any failure: one error document on stdout besides the line on stderr', async () => {
+    const result = await runCli(['config', 'print', '--config', join(dir, 'absent.yml'), '--json']);
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toEqual({ error: { message: `no config file at ${join(dir, 'absent.yml')}; write one with regctl init, or check the path`, exitCode: 3 } });
+    expect(result.stderr).toBe(`regctl: no config file at ${join(dir, 'absent.yml')}; write one with regctl init, or check the path\n`);
+    const usage = await runCli(['config', 'validate', '--bogus', '--json']);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toEqual({ error: { message: "unknown option '--bogus'", exitCode: 2 } });
+  });
+
+  it('--json on an invalid file: {"valid": false, …} is the one document', async () => {
+    const file = join(dir, 'typo.yml');
+    await writeFile(file, 'version: 0.1\nstorage:\n  filesytem:\n    rootdirectory: /x\n');
+    const result = await runCli(['config', 'validate', file, '--json']);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toEqual({
+      file,
+      valid: false,
+      errors: [{ where: `${file}:3`, message: 'storage.filesytem is not a storage driver (did you mean storage.filesystem?); use one of filesystem, inmemory, s3' }],
+      warnings: [],
+    });
+    expect(result.stderr).toBe(`regctl: ${file}:3: storage.filesytem is not a storage driver (did you mean storage.filesystem?); use one of filesystem, inmemory, s3\n`);
+  });
+
+  it('--json: one document with the warnings', async () => {
+    const t = await testDeps({ env: usable });
     expect(await runProgram(t, ['config', 'validate', DEBIAN, '--json'])).toBeUndefined();
     const doc = JSON.parse(t.stdout()) as { valid: boolean; warnings: { key: string; where: string }[] };
     expect(doc.valid).toBe(true);
@@ -81,5 +143,20 @@ describe('regctl config print', () => {
     const doc = JSON.parse(t.stdout()) as { config: { http: { addr: string }; storage: { driver: string; rootDirectory: string; delete: boolean } } };
     expect(doc.config.http.addr).toBe('127.0.0.1:5000');
     expect(doc.config.storage).toMatchObject({ driver: 'filesystem', rootDirectory: '/home/u/.local/share/regctl/registry', delete: false });
+  });
+
+  it('says which file it read, and points at the file init wrote when none is given', async () => {
+    const t = await testDeps();
+    expect(await runProgram(t, ['config', 'print'])).toBeUndefined();
+    expect(t.stdout().split('\n')[0]).toBe('# no config file: defaults and the REGISTRY_* variables');
+    expect(t.stderr()).toBe('');
+
+    expect(await runProgram(t, ['init', '--yes', '--root', join(dir, 'data')])).toBeUndefined();
+    const written = join(t.deps.env.REGCTL_CONFIG_DIR!, 'registry.yml');
+    const again = await testDeps({ env: { REGCTL_CONFIG_DIR: t.deps.env.REGCTL_CONFIG_DIR! } });
+    expect(await runProgram(again, ['config', 'print'])).toBeUndefined();
+    expect(again.stderr()).toBe(`using no config file; init wrote ${written}: regctl serve --config ${written}\n`);
+    expect(await runProgram(again, ['config', 'print', '--config', written])).toBeUndefined();
+    expect(again.stdout()).toContain(`# from ${written} and the REGISTRY_* variables\n`);
   });
 });

@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseHtpasswd, verifyPassword } from '../../src/auth/htpasswd.js';
 import { runInit, type Prompter } from '../../src/commands/init.js';
 import { loadServeConfig } from '../../src/config/load.js';
+import { writePrivateFile } from '../../src/util/private-file.js';
 import { BIN, runCli, startServeProcess } from '../helpers/cli.js';
 import { buildImage } from '../helpers/fixtures.js';
 import { manifestPath, pushImage, RegistryHttp } from '../helpers/http.js';
@@ -98,6 +99,77 @@ describe('regctl init with flags (no terminal)', () => {
     expect(await readFile(file, 'utf8')).toBe('version: 0.1\n');
     expect(await runProgram(t, ['init', '--output', file, '--force', '--addr', ':5001'])).toBeUndefined();
     expect(parse(await readFile(file, 'utf8'))).toMatchObject({ http: { addr: ':5001' } });
+  });
+
+  it('an existing file without --force is a usage error (exit 2); --yes replaces it and says so', async () => {
+    const t = await testDeps();
+    const file = join(t.deps.env.REGCTL_CONFIG_DIR!, 'mine.yml');
+    await mkdir(t.deps.env.REGCTL_CONFIG_DIR!, { recursive: true });
+    await writeFile(file, 'version: 0.1\n');
+    expect(((await runProgram(t, ['init', '--output', file])) as { exitCode: number }).exitCode).toBe(2);
+    expect(await runProgram(t, ['init', '--output', file, '--yes', '--root', join(t.deps.env.REGCTL_CONFIG_DIR!, 'data')])).toBeUndefined();
+    expect(t.stdout().split('\n')[0]).toBe(`replaced ${file}`);
+  });
+
+  it('--output naming a directory is one line, and nothing is left behind', async () => {
+    const t = await testDeps();
+    const dir = join(t.deps.env.REGCTL_CONFIG_DIR!, 'here');
+    await mkdir(dir, { recursive: true });
+    const err = (await runProgram(t, ['init', '--output', dir, '--yes'])) as { message: string; exitCode: number };
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe(`${dir} is a directory; give --output a file name, e.g. ${join(dir, 'registry.yml')}`);
+    expect(await readdir(t.deps.env.REGCTL_CONFIG_DIR!)).toEqual(['here']);
+  });
+
+  // Node 20's recursive mkdir never returns under /proc: init must fail at once instead.
+  it.skipIf(process.platform !== 'linux')('an --output that cannot be made fails at once with one line', async () => {
+    const t = await testDeps();
+    const err = (await runProgram(t, ['init', '--output', '/proc/nope/registry.yml', '--yes', '--root', join(t.deps.env.REGCTL_CONFIG_DIR!, 'data')])) as { message: string; exitCode: number };
+    expect(err.message).toBe('cannot write /proc/nope/registry.yml (ENOENT); choose another place with --output');
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('the atomic writer removes its temporary file when the rename fails', async () => {
+    const t = await testDeps();
+    const dir = join(t.deps.env.REGCTL_CONFIG_DIR!, 'target');
+    await mkdir(join(dir, 'inside'), { recursive: true });
+    await expect(writePrivateFile(dir, 'x')).rejects.toThrow();
+    expect(await readdir(t.deps.env.REGCTL_CONFIG_DIR!)).toEqual(['target']);
+  });
+
+  it('refuses --tls-cert and --tls-key files that do not exist', async () => {
+    const t = await testDeps();
+    const err = (await runProgram(t, ['init', '--tls-cert', '/nonexist.crt', '--tls-key', '/nonexist.key', '--yes'])) as { message: string; exitCode: number };
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe('--tls-cert: no file at /nonexist.crt; regctl tls init makes a certificate and key, or use --tls');
+    await expect(stat(join(t.deps.env.REGCTL_CONFIG_DIR!, 'registry.yml'))).rejects.toThrow();
+  });
+
+  it('--password-stdin without --user is a usage error, not an ignored password', async () => {
+    const t = await testDeps({ stdin: 'x' });
+    const err = (await runProgram(t, ['init', '--password-stdin'])) as { message: string; exitCode: number };
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe("--password-stdin needs --user NAME: the password is the first user's");
+  });
+
+  it("leaves an existing user's password alone unless --force", async () => {
+    const first = await testDeps({ stdin: 'first password' });
+    const dir = first.deps.env.REGCTL_CONFIG_DIR!;
+    expect(await runProgram(first, ['init', '--user', 'bob', '--password-stdin', '--output', join(dir, 'a.yml'), '--root', join(dir, 'data')])).toBeUndefined();
+    const htpasswd = join(dir, 'htpasswd');
+    const before = await readFile(htpasswd, 'utf8');
+
+    const second = await testDeps({ stdin: 'second password', env: { REGCTL_CONFIG_DIR: dir } });
+    const err = (await runProgram(second, ['init', '--user', 'bob', '--password-stdin', '--output', join(dir, 'b.yml'), '--root', join(dir, 'data')])) as { message: string; exitCode: number };
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe(`bob is already in ${htpasswd}; init leaves passwords alone: change it with regctl user add bob --htpasswd ${htpasswd}, or pass --force`);
+    expect(await readFile(htpasswd, 'utf8')).toBe(before);
+    await expect(stat(join(dir, 'b.yml'))).rejects.toThrow();
+
+    const forced = await testDeps({ stdin: 'second password', env: { REGCTL_CONFIG_DIR: dir } });
+    expect(await runProgram(forced, ['init', '--user', 'bob', '--password-stdin', '--output', join(dir, 'b.yml'), '--root', join(dir, 'data'), '--force'])).toBeUndefined();
+    const [entry] = parseHtpasswd(await readFile(htpasswd, 'utf8')).entries;
+    expect(await verifyPassword('second password', entry!.hash)).toBe(true);
   });
 
   it('an invalid --addr is refused before anything is written', async () => {

@@ -236,8 +236,11 @@ describe('invalid files: FILE:LINE: what is wrong; how to fix', () => {
     ['version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /a\n  inmemory:\n', 5, /^storage.inmemory is a second storage driver \(besides filesystem\); keep exactly one$/],
     ['version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n', 3, /^storage.s3.bucket is missing; add it, e.g. bucket: registry$/],
     ['version: 0.1\nstorage:\n  s3:\n    bucket: b\n    region: r\n    chunksize: 1024\n', 6, /^storage.s3.chunksize is 1024; write a whole number of at least 5242880$/],
-    ['version: 0.1\nhttp:\n  addr: localhost\n', 3, /^http.addr is not an address; expected HOST:PORT/],
+    ['version: 0.1\nhttp:\n  addr: localhost\n', 3, /^http.addr "localhost" is not an address; expected HOST:PORT/],
     ['version: 0.1\nhttp: 5000\n', 2, /^http is 5000; write a mapping of settings/],
+    ['version: 0.1\nhttp:\n  debug:\n    addr: 15104\n', 4, /^http.debug.addr "15104" is not an address; expected HOST:PORT/],
+    ['version: 0.1\nregctl:\n  auth:\n    ratelimit: ten\n', 4, /^regctl.auth.ratelimit is "ten"; write a mapping of settings \(indented keys below it, e.g. failures: 10 and window: 1m\)$/],
+    ['version: 0.1\nstorage:\n  filesytem:\n    rootdirectory: /x\n', 3, /^storage.filesytem is not a storage driver \(did you mean storage.filesystem\?\); use one of filesystem, inmemory, s3$/],
     ['version: 0.1\nlog:\n  level: verbose\n', 3, /^log.level "verbose" is not a level; write one of debug, info, warn, error, silent$/],
     ['version: 0.1\nnotifications:\n  endpoints:\n    - name: a\n      url: ftp://x\n', 5, /^notifications.endpoints\[0\].url is "ftp:\/\/x"; write an http\(s\) URL/],
     ['version: 0.1\nhttp:\n  tls:\n    certificate: /c.pem\n', 3, /^http.tls.key is missing; give certificate and key together/],
@@ -254,6 +257,19 @@ describe('invalid files: FILE:LINE: what is wrong; how to fix', () => {
     const err = (await loadServeConfig({ file: join(dir, 'nope.yml'), env: ENV }).catch((e: unknown) => e)) as { message: string; exitCode: number };
     expect(err.message).toMatch(/^no config file at .*nope.yml; write one with regctl init/);
     expect(err.exitCode).toBe(ExitCode.notFound);
+  });
+
+  it('a misspelt key is a warning that names the key it resembles', async () => {
+    const file = await configFile('version: 0.1\nhttp:\n  adr: :6000\n');
+    const { config, warnings } = await loadServeConfig({ file, env: ENV });
+    expect(warnings).toEqual([{ key: 'http.adr', where: `${file}:3`, message: 'http.adr is not a setting regctl knows (did you mean http.addr?); ignored' }]);
+    expect(config.http.addr).toBe('127.0.0.1:5000');
+  });
+
+  it('a bad value from a REGISTRY_* variable names the variable and the value, not the line it replaced', async () => {
+    const file = await configFile('version: 0.1\nhttp:\n  addr: :5000\n');
+    const err = (await loadServeConfig({ file, env: { ...ENV, REGISTRY_HTTP_ADDR: 'bogus' } }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe('REGISTRY_HTTP_ADDR: http.addr "bogus" is not an address; expected HOST:PORT, :PORT or [IPv6]:PORT (e.g. 127.0.0.1:5000)');
   });
 
   it('an unknown key is a warning with its line, suggesting nothing was applied', async () => {

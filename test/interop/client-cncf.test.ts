@@ -171,7 +171,7 @@ describe.runIf(ready)('RegistryClient and regctl catalog against the CNCF regist
 
       it.runIf(authed)('`regctl catalog` exits with 4 for wrong credentials, and for none', async () => {
         const wrong = await catalogCli({ REGCTL_USERNAME: WRONG.username, REGCTL_PASSWORD: WRONG.password });
-        expect(wrong.stdout).toBe('');
+        expect(JSON.parse(wrong.stdout).error).toMatchObject({ exitCode: 4 });
         expect(wrong.stderr).toMatch(/refused the credentials for alice/);
         expect(wrong.code).toBe(4);
 
