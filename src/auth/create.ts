@@ -88,8 +88,10 @@ async function rulesPolicy(file: string, users: BasicAuth | undefined, logger: L
     if (text === undefined) throw new AccessRulesError(`no access rules file at ${file}`);
     const rules = parseAccessRules(text, file);
     if (rules.rules.length === 0) logger.warn('the access rules file has no rules: every repository is private to everybody; add rules under "rules:"', { file });
-    const unknown = users ? rules.users.filter((u) => !users.has(u.name)) : [];
-    for (const u of unknown) logger.warn(`the access rules name user "${u.name}" (line ${u.line}), who is not in the htpasswd file ${users!.file}: a typo? or add them with regctl user add ${u.name} --htpasswd ${users!.file}`, { file, line: u.line, user: u.name });
+    for (const u of rules.users) {
+      if (!users || users.has(u.name)) continue;
+      logger.warn(`the access rules name user "${u.name}" (line ${u.line}), who is not in the htpasswd file ${users.file}: a typo? or add them with regctl user add ${u.name} --htpasswd ${users.file}`, { file, line: u.line, user: u.name });
+    }
     return policyOf(rules);
   };
   try {

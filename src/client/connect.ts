@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RegistryClient } from './client.js';
 import { credentialChain, DockerConfigStore, type Credentials } from './credentials.js';
-import type { TransportHints } from './transport.js';
+import { clientHints, schemeOf } from './scheme.js';
 
 export interface ConnectionOptions {
   /** Use HTTP even for a non-loopback registry. */
@@ -19,32 +19,10 @@ export interface ConnectionOptions {
   dockerConfig?: DockerConfigStore;
 }
 
+// Re-exported: callers that connect also ask whether a registry is loopback.
+export { clientHints, isLoopback, schemeOf } from './scheme.js';
+
 export const DOCKER_CERTS_DIR = '/etc/docker/certs.d';
-
-/** Loopback registries speak plain HTTP by default, as Docker assumes. */
-export function isLoopback(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** An explicit scheme, else HTTP with --plain-http or for loopback, else HTTPS. */
-export function schemeOf(registry: string, scheme: 'http' | 'https' | undefined, plainHttp?: boolean): 'http' | 'https' {
-  return scheme ?? (plainHttp || isLoopback(registry) ? 'http' : 'https');
-}
-
-/**
- * What the errors of a client should tell the user to do, in terms of how they reached the
- * registry: a login command that reaches it the same way (scheme, CA, --insecure), and how to
- * switch to HTTPS without naming a flag they never passed.
- */
-export function clientHints(registry: string, scheme: 'http' | 'https' | undefined, options: ConnectionOptions = {}): TransportHints {
-  const effective = schemeOf(registry, scheme, options.plainHttp);
-  const prefix = effective === schemeOf(registry, undefined) ? '' : `${effective}://`;
-  const flags = `${options.caFile ? ` --ca-file ${options.caFile}` : ''}${options.insecure ? ' --insecure' : ''}`;
-  const https =
-    scheme === 'http' ? `write https://${registry}` : options.plainHttp ? `drop --plain-http, or write https://${registry}` : `use https://${registry}`;
-  return { login: `regctl login ${prefix}${registry}${flags}`, https };
-}
 
 /** A client for one registry with the scheme, TLS trust and credentials the options and Docker's conventions give. */
 export async function connect(registry: string, scheme: 'http' | 'https' | undefined, options: ConnectionOptions = {}): Promise<RegistryClient> {

@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { ociErrorFromBody, OciError } from '../oci/errors.js';
+import { ociErrorFromBody } from '../oci/errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import type { CredentialSource, Credentials } from './credentials.js';
-import { AuthError, ConnectionError, ProtocolError, TlsError } from './errors.js';
+import { AuthError, ProtocolError } from './errors.js';
+import { errorCode, errorFrom, explainFailure } from './failures.js';
+import { clientHints } from './scheme.js';
 
 export interface TransportOptions {
   /** host[:port] */
@@ -50,14 +52,8 @@ export interface TransportRequest {
 export type TransportResponse = Dispatcher.ResponseData;
 
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+const MAX_BACKOFF_MS = 5000;
 const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-const TLS_UNKNOWN_AUTHORITY = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-]);
 
 interface Token {
   value: string;
@@ -81,7 +77,7 @@ export class Transport {
 
   constructor(private readonly options: TransportOptions) {
     this.origin = `${options.scheme}://${options.registry}`;
-    this.hints = options.hints ?? { login: `regctl login ${this.origin}`, https: `write https://${options.registry}` };
+    this.hints = options.hints ?? clientHints(options.registry, options.scheme);
     this.ownsDispatcher = !options.dispatcher;
     // undici is loaded on first use: commands that never talk HTTP start faster without it.
     this.dispatcher = import('undici').then(({ Agent, interceptors }) => {
@@ -114,11 +110,14 @@ export class Transport {
           await this.backoff(attempt);
           continue;
         }
-        throw this.explain(err);
+        throw explainFailure(err, this.options.registry, this.options.scheme, this.hints);
       }
-      if (RETRY_STATUSES.has(res.statusCode) && attempt < retries && replayable(req.body)) {
+      const wait = retryAfter(res.headers['retry-after']);
+      // A wait longer than we would sleep (a login lockout says about a minute) cannot succeed
+      // sooner: the answer, with the registry's message, is more use than three futile retries.
+      if (RETRY_STATUSES.has(res.statusCode) && attempt < retries && replayable(req.body) && !(wait !== undefined && wait > MAX_BACKOFF_MS)) {
         await res.body.dump();
-        await this.backoff(attempt, retryAfter(res.headers['retry-after']));
+        await this.backoff(attempt, wait);
         continue;
       }
       if (req.expect.includes(res.statusCode)) return res;
@@ -214,7 +213,7 @@ export class Transport {
         bodyTimeout: this.options.timeoutMs ?? 30_000,
       });
     } catch (err) {
-      throw this.explain(err, url.host);
+      throw explainFailure(err, url.host, this.options.scheme, this.hints);
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
       await res.body.dump();
@@ -242,17 +241,17 @@ export class Transport {
    * registry's message (`carol may not pull team-a/app`), which is what the user needs to see.
    */
   private async denialOfHead(head: TransportResponse, req: TransportRequest): Promise<Error> {
-    await head.body.dump();
-    const fallback = () => errorFrom(head, req, this.hints.https);
+    // Read (and so released) first: it is the answer whenever the GET cannot give a better one.
+    const fallback = await errorFrom(head, req, this.hints.https);
     let res: TransportResponse;
     try {
       res = await this.send({ ...req, method: 'GET' }, await this.authorization(req.scope));
     } catch {
-      return fallback();
+      return fallback;
     }
     if (res.statusCode !== 403) {
       res.body.destroy();
-      return fallback();
+      return fallback;
     }
     return errorFrom(res, req, this.hints.https);
   }
@@ -267,68 +266,9 @@ export class Transport {
   }
 
   private async backoff(attempt: number, requested?: number): Promise<void> {
-    const ms = Math.min(requested ?? 200 * 2 ** attempt, 5000);
+    const ms = Math.min(requested ?? 200 * 2 ** attempt, MAX_BACKOFF_MS);
     await (this.options.sleep ?? ((t) => new Promise((r) => setTimeout(r, t))))(ms);
   }
-
-  /** Turns socket and TLS failures into one line saying what is wrong and what to do. */
-  private explain(err: unknown, host = this.options.registry): Error {
-    if (err instanceof OciError || err instanceof AuthError || err instanceof ProtocolError) return err;
-    const code = errorCode(err);
-    const message = (err as Error)?.message ?? String(err);
-    if ((err as Error)?.name === 'AbortError' || code === 'UND_ERR_ABORTED') return err as Error;
-    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message)) {
-      return new TlsError(`${host} speaks plain HTTP, not HTTPS: use --plain-http (or serve it with TLS: regctl serve --tls)`, { cause: err });
-    }
-    if (code && TLS_UNKNOWN_AUTHORITY.has(code)) {
-      return new TlsError(
-        `the certificate of ${host} is signed by an unknown authority: pass --ca-file CA.crt, trust the CA with \`regctl tls trust\`, or skip verification with --insecure`,
-        { cause: err },
-      );
-    }
-    if (code === 'CERT_HAS_EXPIRED') return new TlsError(`the certificate of ${host} has expired`, { cause: err });
-    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-      return new TlsError(`the certificate of ${host} is not valid for that name (${message})`, { cause: err });
-    }
-    if (code === 'ECONNREFUSED') {
-      const local = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|$)/.test(host);
-      return new ConnectionError(
-        local ? `nothing is listening at ${host}: start a registry with \`regctl serve\`` : `connection refused by ${host}`,
-        { cause: err },
-      );
-    }
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConnectionError(`cannot resolve ${host.replace(/:\d+$/, '')}`, { cause: err });
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new ConnectionError(`${host} did not answer in time`, { cause: err });
-    }
-    if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
-      return new ConnectionError(
-        `${host} closed the connection${this.options.scheme === 'http' ? ` (if it serves HTTPS, ${this.hints.https})` : ''}`,
-        { cause: err },
-      );
-    }
-    return new ConnectionError(`cannot reach ${host}: ${message}`, { cause: err });
-  }
-}
-
-/** A 4xx/5xx as the OCI error its body carries, or a plain description when it carries none. */
-async function errorFrom(res: TransportResponse, req: TransportRequest, httpsHint: string): Promise<Error> {
-  const text = await res.body.text().catch(() => '');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const oci = ociErrorFromBody(res.statusCode, json);
-  if (oci) return oci;
-  if (/client sent an HTTP request to an HTTPS server/i.test(text)) {
-    return new TlsError(`the registry serves HTTPS: ${httpsHint}`);
-  }
-  const byStatus: Record<number, OciError['code']> = { 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NOT_FOUND', 405: 'UNSUPPORTED', 429: 'TOOMANYREQUESTS' };
-  const code = byStatus[res.statusCode];
-  const summary = `${req.method} ${req.path.replace(/\?.*$/, '')} answered ${res.statusCode}${text ? `: ${text.slice(0, 200).trim()}` : ''}`;
-  return code ? new OciError(code, summary, { status: res.statusCode }) : new ProtocolError(summary);
 }
 
 function headerOf(value: string | string[] | undefined): string | undefined {
@@ -351,11 +291,4 @@ function replayable(body: RequestBody | undefined): boolean {
 function isRetryable(err: unknown): boolean {
   const code = errorCode(err);
   return code !== undefined && RETRY_CODES.has(code);
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && e.code !== 'UND_ERR') return e.code;
-  }
-  return undefined;
 }

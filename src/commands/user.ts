@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
@@ -6,7 +6,7 @@ import { CliError, ExitCode, UsageError } from '../cli/errors.js';
 import { createOutput } from '../cli/output.js';
 import { ask } from '../cli/prompt.js';
 import { emptyPassword, readStdin } from '../cli/remote.js';
-import { hashPassword, parseHtpasswd, readHtpasswdFile, removeUser, setUser, validateUserName, type HashFormat } from '../auth/htpasswd.js';
+import { hashPassword, parseHtpasswd, removeUser, setUser, validateUserName, type HashFormat } from '../auth/htpasswd.js';
 import { configDir } from '../config/user-config.js';
 import { writePrivateFile } from '../util/private-file.js';
 
@@ -37,21 +37,20 @@ function htpasswdPath(flags: FileFlags, deps: CliDeps): string {
   return flags.htpasswd ?? join(configDir(deps.env), 'htpasswd');
 }
 
-/** The file's text; `missing` says what a missing file means to the command (undefined: an empty file, for add). */
-async function readUsers(file: string, missing?: string): Promise<string> {
-  let text: string;
+/**
+ * The file's text. For `add` (no `ifMissing`) a missing file is an empty one, which it creates;
+ * for the others it is an error, `ifMissing` saying what that means for the command.
+ */
+async function readUsers(file: string, ifMissing?: string): Promise<string> {
   try {
-    text = await readHtpasswdFile(file);
+    return await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file} is a directory: --htpasswd takes the htpasswd file itself, e.g. ${join(file, 'htpasswd')}`);
-    throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && ifMissing === undefined) return '';
+    if (code === 'ENOENT') throw new CliError(`no htpasswd file at ${file}${ifMissing}: add a user with regctl user add NAME --htpasswd ${file}`, ExitCode.notFound);
+    if (code === 'EISDIR') throw new UsageError(`${file} is a directory: --htpasswd takes the htpasswd file itself, e.g. ${join(file, 'htpasswd')}`);
+    throw new CliError(`cannot read ${file} (${code ?? (err as Error).message})`);
   }
-  if (missing !== undefined && !(await exists(file))) throw new CliError(`no htpasswd file at ${file}${missing}: add a user with regctl user add NAME --htpasswd ${file}`, ExitCode.notFound);
-  return text;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return (await stat(file).catch(() => undefined)) !== undefined;
 }
 
 export async function runUserAdd(user: string, flags: FileFlags & { passwordStdin?: boolean }, deps: CliDeps): Promise<UserAddResult> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BasicAuth, parseBasic } from '../../src/auth/basic.js';
+import { BasicAuth, parseBasic, readBasic } from '../../src/auth/basic.js';
 import { createServerAuth } from '../../src/auth/create.js';
 import { hashPassword } from '../../src/auth/htpasswd.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -36,6 +36,16 @@ describe('parseBasic', () => {
     expect(parseBasic('Bearer abc')).toBeUndefined();
     expect(parseBasic(undefined)).toBeUndefined();
     expect(parseBasic(`Basic ${Buffer.from('nocolon').toString('base64')}`)).toBeUndefined();
+  });
+
+  it('reads an empty credential (skopeo without a login) as anonymous, and tells a broken Basic header from another scheme', () => {
+    expect(readBasic('Basic Og==')).toBe('anonymous');
+    expect(parseBasic('Basic Og==')).toBeUndefined();
+    expect(readBasic(`Basic ${Buffer.from('nocolon').toString('base64')}`)).toBe('malformed');
+    expect(readBasic(`Basic ${Buffer.from(':pw').toString('base64')}`)).toBe('malformed');
+    expect(readBasic('Basic !!')).toBe('malformed');
+    expect(readBasic('Bearer abc')).toBeUndefined();
+    expect(readBasic(basic('u', ''))).toEqual({ user: 'u', password: '' });
   });
 });
 
@@ -81,6 +91,17 @@ describe('BasicAuth', () => {
     const text = lines.join('');
     expect(text).toMatch(/htpasswd user "bob" uses SHA-1, which regctl does not accept.*line=2/);
     expect(text).not.toContain('W6ph5');
+  });
+
+  it('names broken lines by number, without a command built from their text', async () => {
+    const file = join(dir, 'broken');
+    await writeFile(file, `${aliceLine}garbage line\n:bar\n`);
+    const { logger, lines } = capturingLogger();
+    await BasicAuth.open(file, logger);
+    const text = lines.join('');
+    expect(text).toContain('htpasswd line 2 is not user:hash; fix or delete it (add users with: regctl user add NAME)');
+    expect(text).toContain('htpasswd line 3 is not user:hash; fix or delete it (add users with: regctl user add NAME)');
+    expect(text).not.toMatch(/regctl user add garbage|regctl user add \n|regctl user add $/m);
   });
 
   it('refuses everyone once the file is removed', async () => {

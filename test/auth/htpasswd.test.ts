@@ -17,6 +17,15 @@ describe('htpasswd parsing', () => {
     ]);
   });
 
+  it('marks lines that are not user:hash, keeping their line numbers', () => {
+    const parsed = parseHtpasswd(['garbage line', ':bar', 'alice:' + BCRYPT, 'two words:x'].join('\n'));
+    expect(parsed.rejected.map((e) => [e.user, e.format, e.line])).toEqual([
+      ['garbage line', 'not user:hash', 1],
+      ['', 'not user:hash', 2],
+      ['two words', 'not user:hash', 4],
+    ]);
+  });
+
   it('knows all three bcrypt prefixes', () => {
     for (const prefix of ['$2a$', '$2b$', '$2y$']) expect(hashFormat(prefix + BCRYPT.slice(4))).toBe('bcrypt');
     expect(hashFormat('$2x$' + BCRYPT.slice(4))).not.toBe('bcrypt');

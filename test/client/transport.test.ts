@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RegistryClient } from '../../src/client/client.js';
-import { connect, type ConnectionOptions } from '../../src/client/connect.js';
+import { clientHints, connect, type ConnectionOptions } from '../../src/client/connect.js';
 import { DockerConfigStore, type Credentials } from '../../src/client/credentials.js';
 import { AuthError, ConnectionError, TlsError } from '../../src/client/errors.js';
 import { Transport, type TransportOptions } from '../../src/client/transport.js';
@@ -276,6 +276,15 @@ describe('retries', () => {
     expect(waits).toEqual([0]);
   });
 
+  it('gives up at once, with the registry\'s message, when Retry-After is longer than it would wait', async () => {
+    const server = await serve(scripted([(res) => ociError(res, 429, 'TOOMANYREQUESTS', { 'retry-after': '56' }), ok]));
+    const waits: number[] = [];
+    const err = await client(server.host, { waits }).ping().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TOOMANYREQUESTS', message: 'toomanyrequests (test)' });
+    expect(server.hits).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
   it('retries a connection the server drops', async () => {
     const server = await serve(scripted([(_res, req) => req.socket.destroy(), ok]));
     await client(server.host).ping();
@@ -346,10 +355,10 @@ describe('registry errors', () => {
     await expect(client(server.host).catalog()).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
   });
 
-  it('"HTTP request to an HTTPS server" says to drop --plain-http', async () => {
+  it('"HTTP request to an HTTPS server" says to write https:// (the client was given http)', async () => {
     const err = await client(server.host).ping().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TlsError);
-    expect((err as Error).message).toMatch(/--plain-http/);
+    expect((err as Error).message).toBe(`the registry serves HTTPS: write https://${server.host}`);
   });
 });
 
@@ -414,12 +423,21 @@ describe('TLS and connections', () => {
     expect((err as Error).message).toMatch(/plain HTTP.*--plain-http/);
   });
 
-  it('plain HTTP to an HTTPS server says to drop --plain-http', async () => {
-    const err = await client(selfSigned.host)
-      .ping()
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConnectionError);
-    expect((err as Error).message).toMatch(/drop --plain-http/);
+  it('plain HTTP to an HTTPS server names the way out that fits how plain HTTP was chosen', async () => {
+    const ping = async (options: ConnectionOptions) => ((await (await connectTo(selfSigned.host, undefined, options)).ping().catch((e: unknown) => e)) as Error);
+    // Loopback is plain HTTP by default: the user passed no --plain-http to drop.
+    const byDefault = await ping({});
+    expect(byDefault).toBeInstanceOf(ConnectionError);
+    expect(byDefault.message).toContain(`(if it serves HTTPS, use https://${selfSigned.host})`);
+    expect(byDefault.message).not.toMatch(/--plain-http/);
+    expect((await ping({ plainHttp: true })).message).toContain(`drop --plain-http, or write https://${selfSigned.host}`);
+  });
+
+  it('login hints reach the registry the way the client did: scheme, --ca-file, --insecure', () => {
+    expect(clientHints('127.0.0.1:15110', 'https', { caFile: 'ca.crt' }).login).toBe('regctl login https://127.0.0.1:15110 --ca-file ca.crt');
+    expect(clientHints('127.0.0.1:15110', undefined).login).toBe('regctl login 127.0.0.1:15110');
+    expect(clientHints('registry.example.com', undefined, { insecure: true }).login).toBe('regctl login registry.example.com --insecure');
+    expect(clientHints('registry.example.com', undefined, { plainHttp: true }).login).toBe('regctl login http://registry.example.com');
   });
 
   it.each([

@@ -19,6 +19,7 @@ import {
   encodeManifest,
   MT,
   randomBlob,
+  seedImage,
   subjectOf,
   uniqueRepo,
   type BuiltManifest,
@@ -26,6 +27,8 @@ import {
 } from '../helpers/fixtures.js';
 import { json, manifestPath, pushBlob, pushImage, pushManifestOk, RegistryHttp, blobPath } from '../helpers/http.js';
 import { startRegistry, type TestRegistry } from '../helpers/server.js';
+import { startAuthRegistry } from '../auth/fixture.js';
+import { runProgram, testDeps as cliDeps } from './helpers.js';
 
 interface Captured {
   deps: CliDeps;
@@ -300,5 +303,21 @@ describe('referrers on a registry without the referrers API', () => {
     const { client, putManifest } = fakeClient([existing, referrer]);
     await ensureReferrerListed(client, 'app', subject, referrer);
     expect(putManifest).not.toHaveBeenCalled();
+  });
+});
+
+describe('regctl copy refused by access rules', () => {
+  it("shows the registry's reason, not the bare status of a HEAD", async () => {
+    const reg = await startAuthRegistry();
+    try {
+      await seedImage(reg.server.driver, 'public/app', 'v1', buildImage());
+      const t = await cliDeps({ env: { REGCTL_USERNAME: 'mallory', REGCTL_PASSWORD: 'mallory-pw' } });
+      const host = reg.server.host;
+      const error = await runProgram(t, ['copy', `${host}/public/app:v1`, `${host}/team-a/app:mallory`]);
+      expect(error).toMatchObject({ code: 'DENIED', message: 'requested access to the resource is denied: mallory may not pull team-a/app' });
+      expect((error as Error).message).not.toMatch(/answered 403/);
+    } finally {
+      await reg.close();
+    }
   });
 });

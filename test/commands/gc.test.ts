@@ -86,7 +86,8 @@ describe('regctl gc', () => {
       expect(server.url).toMatch(/^https:/);
       const anonymous = await runCli(['gc', '--root', root, '--grace', '0', '--dry-run'], { env });
       expect(anonymous.code).toBe(4);
-      expect(anonymous.stderr).toMatch(/requires a login/);
+      // A login command that works: the serve speaks HTTPS on loopback with the CA of `regctl tls init`.
+      expect(anonymous.stderr).toContain(`run \`regctl login ${server.url} --ca-file ${join(env.REGCTL_CONFIG_DIR, 'tls', 'ca.crt')}\``);
       const result = await runCli(['gc', '--root', root, '--grace', '0', '--json'], {
         env: { ...env, REGCTL_USERNAME: 'admin', REGCTL_PASSWORD: 's3cret-pass' },
       });
@@ -104,6 +105,13 @@ describe('regctl gc', () => {
       const dry = await runCli(['gc', '--registry', server.url, '--dry-run', '--grace', '0', '--json']);
       expect(dry.code).toBe(0);
       expect(JSON.parse(dry.stdout).report.summary.blobsRemoved).toBe(1);
+      // host:port as every other command takes it: loopback speaks plain HTTP by default.
+      const port = new URL(server.url).port;
+      for (const registry of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+        const byHost = await runCli(['gc', '--registry', registry, '--dry-run', '--grace', '0', '--json']);
+        expect(byHost.stderr).toBe('');
+        expect(JSON.parse(byHost.stdout)).toMatchObject({ target: `http://${registry}`, report: { summary: { blobsRemoved: 1 } } });
+      }
       const real = await runCli(['gc', '--registry', server.url, '--grace', '0']);
       expect(real.code).toBe(1);
       expect(real.stderr).toMatch(/^regctl: the registry is in read-only mode; only a dry run is possible \(UNSUPPORTED\)/);
@@ -129,6 +137,7 @@ describe('regctl gc', () => {
     [['gc', '--grace', 'soon'], /^regctl: --grace: invalid duration "soon"/],
     [['gc', '--explain', 'abc'], /^regctl: --explain needs a digest/],
     [['gc', '--root', '/x', '--registry', 'http://127.0.0.1:1'], /^regctl: --root and --registry exclude each other/],
+    [['gc', '--registry', 'http://127.0.0.1:1/path'], /^regctl: --registry takes host:port or http\(s\):\/\/host:port, got "http:\/\/127\.0\.0\.1:1\/path"/],
   ])('bad usage %j exits 2', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);

@@ -1,10 +1,12 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
 import { TlsError } from '../../src/client/errors.js';
+import { serverTls } from '../../src/commands/serve-security.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { issueCertificates } from '../../src/tls/issue.js';
 import { startServeProcess, type ServeProcess } from '../helpers/cli.js';
 import { buildImage, uniqueRepo } from '../helpers/fixtures.js';
@@ -183,6 +185,34 @@ describe('regctl serve --tls-client-ca', () => {
   it('refuses start-up without a certificate, naming the fix', async () => {
     const empty = await testDeps();
     const srv = startServeProcess(['--ephemeral', '--tls'], { REGCTL_CONFIG_DIR: empty.deps.env.REGCTL_CONFIG_DIR! });
-    await expect(srv).rejects.toThrow(/no file at .*server\.crt: create it with regctl tls init/);
+    await expect(srv).rejects.toThrow(/no certificate file at .*server\.crt: create it with regctl tls init/);
+  });
+});
+
+describe('TLS files that cannot serve', () => {
+  it('say in plain words what is wrong and how to fix it, with the right exit code', async () => {
+    const dir = (await testDeps()).deps.env.REGCTL_CONFIG_DIR!;
+    await mkdir(dir, { recursive: true });
+    const one = await certify({ commonName: 'one' });
+    const other = await certify({ commonName: 'other' });
+    const file = async (name: string, text: string) => {
+      await writeFile(join(dir, name), text);
+      return join(dir, name);
+    };
+    const [cert, key, otherKey] = [await file('one.crt', one.cert), await file('one.key', one.key), await file('other.key', other.key)];
+    const fails = (certificate: string, keyFile: string) => serverTls({ certificate, key: keyFile }, silentLogger).catch((e: unknown) => e);
+
+    expect(await fails(key, cert)).toMatchObject({ exitCode: 2, message: `${key} is a private key and ${cert} a certificate: swap --tls-cert and --tls-key` });
+    expect(await fails(cert, otherKey)).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(new RegExp(`^the key ${otherKey} does not belong to the certificate ${cert}: pass the key the certificate was made with \\(.*key values mismatch\\)$`)),
+    });
+    expect(await fails(join(dir, 'nonexist.crt'), key)).toMatchObject({
+      exitCode: 3,
+      message: `no certificate file at ${join(dir, 'nonexist.crt')}: correct the path given to --tls-cert (or in the config file)`,
+    });
+    expect(await fails(cert, cert)).toMatchObject({ exitCode: 2, message: `${cert} holds no PEM private key ("-----BEGIN … PRIVATE KEY-----"): pass the private key to --tls-key` });
+    expect(await fails(dir, key)).toMatchObject({ exitCode: 2, message: `${dir} is a directory, not a PEM certificate file: correct the path given to --tls-cert (or in the config file)` });
+    expect(await serverTls({ certificate: cert, key }, silentLogger)).toMatchObject({ certFile: cert });
   });
 });

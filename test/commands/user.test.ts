@@ -36,8 +36,8 @@ describe('regctl user', () => {
 
     const listed = await user(file, ['ls', '--json']);
     expect(JSON.parse(listed.stdout()).users).toEqual([
-      { user: 'alice', format: 'bcrypt', accepted: true },
-      { user: 'bob', format: 'bcrypt', accepted: true },
+      { user: 'alice', line: 1, format: 'bcrypt', accepted: true },
+      { user: 'bob', line: 2, format: 'bcrypt', accepted: true },
     ]);
     expect((await user(file, ['rm', 'bob'])).stdout()).toBe(`removed bob from ${file}\n`);
     expect((await user(file, ['ls'])).stdout()).toBe('alice\n');
@@ -48,6 +48,28 @@ describe('regctl user', () => {
     const t = await testDeps({ stdin: 'pw' });
     expect(await runProgram(t, ['user', 'add', 'carol', '--password-stdin'])).toBeUndefined();
     expect(t.stdout()).toBe(`added carol in ${join(t.deps.env.REGCTL_CONFIG_DIR!, 'htpasswd')}\n`);
+  });
+
+  it('says there is no such file (exit 3) for ls and rm, and names a directory given as the file (exit 2)', async () => {
+    const dir = (await testDeps()).deps.env.REGCTL_CONFIG_DIR!;
+    const missing = join(dir, 'nonexistent');
+    const hint = `add a user with regctl user add NAME --htpasswd ${missing}`;
+    expect((await user(missing, ['ls'])).error).toMatchObject({ exitCode: 3, message: `no htpasswd file at ${missing}: ${hint}` });
+    expect((await user(missing, ['rm', 'zed'])).error).toMatchObject({ exitCode: 3, message: `no htpasswd file at ${missing}, so no user zed to remove: ${hint}` });
+    await mkdir(dir, { recursive: true });
+    for (const args of [['add', 'zed', '--password-stdin'], ['ls'], ['rm', 'zed']]) {
+      expect((await user(dir, args, 'pw')).error).toMatchObject({ exitCode: 2, message: `${dir} is a directory: --htpasswd takes the htpasswd file itself, e.g. ${join(dir, 'htpasswd')}` });
+    }
+  });
+
+  it('names broken lines by number instead of hinting at a command that cannot run', async () => {
+    const dir = (await testDeps()).deps.env.REGCTL_CONFIG_DIR!;
+    await mkdir(dir, { recursive: true });
+    const broken = join(dir, 'broken');
+    await writeFile(broken, 'garbage line\n:bar\n');
+    expect((await user(broken, ['ls'])).stdout()).toBe(
+      'line 1: not user:hash; fix or delete it (users are added with regctl user add NAME)\nline 2: not user:hash; fix or delete it (users are added with regctl user add NAME)\n',
+    );
   });
 
   it('marks entries in hashes the server refuses', async () => {
@@ -78,7 +100,10 @@ describe('regctl user', () => {
 
   it('refuses what it cannot store, and asks only a terminal for the password', async () => {
     expect((await user(file, ['add', 'a:b', '--password-stdin'], 'pw')).error).toMatchObject({ exitCode: 2 });
-    expect((await user(file, ['add', 'erin', '--password-stdin'], '')).error).toMatchObject({ exitCode: 2, message: 'the password is empty' });
+    expect((await user(file, ['add', 'erin', '--password-stdin'], '')).error).toMatchObject({
+      exitCode: 2,
+      message: `the password read from stdin is empty; nothing was changed: pipe a non-empty one, e.g. printf '%s' "$PASSWORD" | … --password-stdin (is $PASSWORD set?)`,
+    });
     expect((await user(file, ['add', 'erin', '--password-stdin'], 'x'.repeat(73))).error).toMatchObject({ exitCode: 2 });
     expect((await user(file, ['add', 'erin'])).error).toMatchObject({ exitCode: 2, message: expect.stringMatching(/--password-stdin/) });
     expect(parseHtpasswd(await readFile(file, 'utf8')).users.has('erin')).toBe(false);

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAuthRegistry, type AuthRegistry } from '../auth/fixture.js';
+import { basic, startAuthRegistry, type AuthRegistry } from '../auth/fixture.js';
+import { expectError } from '../helpers/http.js';
 import { buildScratchImage, imageId } from '../helpers/images.js';
 import { INTEROP_TIMEOUT_MS, interopGate, run, tempDir, type TempDir } from '../helpers/interop.js';
 
@@ -78,5 +79,25 @@ describe.runIf(ready)('docker CLI against regctl token auth and access rules', {
     await expect(docker('push', remote)).rejects.toThrow(/failed \(1\): unauthorized/);
     const text = reg.log.join('');
     for (const secret of ['alice-pw', 'mallory-pw', 'root-pw']) expect(text).not.toContain(secret);
+  });
+
+  it('still pulls the public namespace logged out while this address is locked out for failed logins', async () => {
+    const own = await startAuthRegistry({ token: true, rateLimit: { failures: 2, windowMs: 60_000 } });
+    try {
+      const remote = `${own.server.host}/public/locked-${suffix}:v1`;
+      tags.push(remote);
+      await docker('login', own.server.host, '-u', 'root', '-p', 'root-pw');
+      await docker('tag', id!, remote);
+      await docker('push', remote);
+      await docker('logout', own.server.host);
+      await docker('rmi', remote);
+      const guesser = own.as(undefined);
+      for (let i = 0; i < 2; i++) expect((await guesser.get('/v2/', { headers: { authorization: basic('bob', 'guess') } })).status).toBe(401);
+      expectError(await guesser.get('/v2/', { headers: { authorization: basic('bob') } }), 'TOOMANYREQUESTS');
+      await docker('pull', remote);
+      expect(await imageId(remote)).toBe(id);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -57,6 +57,30 @@ describe.runIf(ready)('skopeo against regctl token auth and access rules', { tim
     });
   });
 
+  describe('over Basic auth with access rules (no token service)', () => {
+    let reg: AuthRegistry;
+    let noLogins: string;
+    beforeAll(async () => {
+      reg = await startAuthRegistry();
+      // An auth file without entries: skopeo then sends `Basic Og==` (empty user and password).
+      noLogins = join(scratch.path, 'no-logins.json');
+      await writeFile(noLogins, '{"auths":{}}');
+    });
+    afterAll(() => reg?.close());
+    const remote = (name: string) => `docker://${reg.server.host}/${name}:v1`;
+
+    it('pulls the public namespace without a login, and still asks for one elsewhere', async () => {
+      await skopeo('copy', '--dest-tls-verify=false', '--dest-creds', 'root:root-pw', source, remote('public/basic'));
+      for (const anonymous of [['--no-creds'], ['--authfile', noLogins]]) {
+        const inspected = JSON.parse(await skopeo('inspect', '--tls-verify=false', ...anonymous, remote('public/basic'))) as { Digest: string };
+        expect(inspected.Digest).toBe(fixture.top.digest);
+      }
+      await skopeo('copy', '--src-tls-verify=false', '--authfile', noLogins, remote('public/basic'), `dir:${join(scratch.path, 'basic-pulled')}`);
+      await expect(skopeo('inspect', '--tls-verify=false', '--authfile', noLogins, remote('team-a/basic'))).rejects.toThrow(/authentication required|unauthorized/i);
+      expect(reg.log.join('')).not.toMatch(/unsupported Authorization scheme|root-pw/);
+    });
+  });
+
   describe('over TLS', () => {
     let certDir: string;
     let ca: string;

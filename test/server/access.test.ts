@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerAuth } from '../../src/auth/create.js';
+import { RegistryClient } from '../../src/client/client.js';
 import { createLogger, silentLogger } from '../../src/log/logger.js';
 import { basic, RULES, startAuthRegistry, type AuthRegistry } from '../auth/fixture.js';
 import { buildImage, randomBlob, seedImage, type Image } from '../helpers/fixtures.js';
@@ -98,6 +99,28 @@ describe('access rules over Basic auth', () => {
     expect((await reg.as('bob').send('POST', uploadsPath('team-a/app', `?mount=${open}&from=public/app`))).status).toBe(201);
   });
 
+  it('takes an empty Basic credential (what skopeo sends without a login) as anonymous', async () => {
+    const empty = { headers: { authorization: 'Basic Og==' } };
+    const anon = reg.as(undefined);
+    expect((await anon.get(manifestPath('public/app', 'v1'), empty)).status).toBe(200);
+    const refused = await anon.get(manifestPath('team-a/app', 'v1'), empty);
+    expect(expectError(refused, 'UNAUTHORIZED').message).toBe('authentication required');
+    expect(refused.headers['www-authenticate']).toBe('Basic realm="regctl"');
+    // A Basic header that is not user:password is named as such, not as the wrong scheme.
+    const broken = await anon.get('/v2/', { headers: { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` } });
+    expect(expectError(broken, 'UNAUTHORIZED').message).toBe('malformed Basic credentials: send base64 of user:password');
+  });
+
+  it('gives the regctl client the reason of a 403 to a HEAD, which has no body to carry it', async () => {
+    const mallory = new RegistryClient({ registry: reg.server.host, scheme: 'http', credentials: async () => ({ username: 'mallory', password: 'mallory-pw' }) });
+    try {
+      const denied = await mallory.headBlob('team-a/app', images['team-a/app']!.blobs[0]!.digest).catch((e: unknown) => e);
+      expect(denied).toMatchObject({ code: 'DENIED', message: 'requested access to the resource is denied: mallory may not pull team-a/app' });
+    } finally {
+      await mallory.close();
+    }
+  });
+
   it('serves no /token without the token service', async () => {
     expect(expectError(await reg.as(undefined).get('/token?service=regctl'), 'NOT_FOUND').message).toMatch(/no token service/);
   });
@@ -105,7 +128,7 @@ describe('access rules over Basic auth', () => {
   it('lets only admins run the admin API', async () => {
     const gc = (user: 'root' | 'alice' | undefined) => reg.as(user).send('POST', '/admin/gc', { body: '{"dryRun":true}', headers: { 'content-type': 'application/json' } });
     expect((await gc('root')).status).toBe(200);
-    expect(expectError(await gc('alice'), 'DENIED').message).toMatch(/alice is not an admin/);
+    expect(expectError(await gc('alice'), 'DENIED').message).toBe('alice is not an admin: add alice under admins in the access rules file, or run as an admin');
     const anon = await gc(undefined);
     expectError(anon, 'UNAUTHORIZED');
     expect(anon.headers['www-authenticate']).toBe('Basic realm="regctl"');
@@ -202,11 +225,58 @@ describe('failed logins', () => {
 });
 
 describe('createServerAuth', () => {
+  const rateLimit = { failures: 10, windowMs: 60_000 };
+
+  it('refuses a token service nobody could log in to, and names directories given as files', async () => {
+    const dir = await tempDir('auth-setup');
+    try {
+      const deps = { logger: silentLogger, configDir: dir.path };
+      const token = { service: 's', issuer: 'i', expirationMs: 60_000 };
+      await expect(createServerAuth({ rateLimit, token }, deps)).rejects.toThrow(
+        'the token service needs users to log in: add --htpasswd FILE (create it with regctl user add NAME --htpasswd FILE)',
+      );
+      await expect(createServerAuth({ rateLimit, htpasswd: { path: dir.path } }, deps)).rejects.toMatchObject({
+        message: `${dir.path} is a directory: --htpasswd takes the htpasswd file itself, e.g. ${join(dir.path, 'htpasswd')}`,
+        missing: false,
+      });
+      await expect(createServerAuth({ rateLimit, accessRulesFile: dir.path }, deps)).rejects.toThrow(
+        `${dir.path} is a directory: --access-rules takes the access rules file itself, e.g. ${join(dir.path, 'access.yaml')}`,
+      );
+      await expect(createServerAuth({ rateLimit, accessRulesFile: join(dir.path, 'nofile.yaml') }, deps)).rejects.toMatchObject({
+        message: `no access rules file at ${join(dir.path, 'nofile.yaml')}: write one (see "Access rules" in the README) or correct the --access-rules path`,
+        missing: true,
+      });
+      await writeFile(join(dir.path, 'broken.yaml'), 'rules:\n  - repositories: [a]\n pull: [x]\n');
+      await expect(createServerAuth({ rateLimit, accessRulesFile: join(dir.path, 'broken.yaml') }, deps)).rejects.toThrow(
+        /^.*broken\.yaml line 3: [^\n]*[^:]; fix the YAML there \(indent with spaces, quote values holding ": " or "#"\)$/,
+      );
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('warns of rules naming users the htpasswd file lacks (at load and on reload) and of a file without rules', async () => {
+    const own = await startAuthRegistry({ rules: RULES.replace('delete: [alice]', 'delete: [alcie]') });
+    try {
+      const warning = (user: string, line: number) =>
+        `the access rules name user "${user}" (line ${line}), who is not in the htpasswd file ${join(own.dir.path, 'htpasswd')}: a typo? or add them with regctl user add ${user} --htpasswd ${join(own.dir.path, 'htpasswd')}`;
+      expect(own.log.join('')).toContain(warning('alcie', 14));
+      await writeFile(own.rulesFile, `${RULES}\n`.replace('devs: [alice, bob]', 'devs: [alice, bbo]'));
+      expect((await own.as('alice').get(manifestPath('team-a/x', 'v1'))).status).toBe(404);
+      expect(own.log.join('')).toContain(warning('bbo', 3));
+      await writeFile(own.rulesFile, '# nothing yet\n');
+      expectError(await own.as('alice').get(manifestPath('team-a/x', 'v1')), 'DENIED');
+      expect(own.log.join('')).toMatch(/the access rules file has no rules: every repository is private to everybody; add rules under "rules:"/);
+      expect(own.log.join('')).not.toMatch(/user "(alice|bob|root|mallory)"/);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('is undefined for an open registry, and stops start-up with one line for a missing or broken file', async () => {
     const dir = await tempDir('auth-setup');
     try {
       const deps = { logger: silentLogger, configDir: dir.path };
-      const rateLimit = { failures: 10, windowMs: 60_000 };
       expect(await createServerAuth({ rateLimit }, deps)).toBeUndefined();
       await expect(createServerAuth({ rateLimit, htpasswd: { path: join(dir.path, 'nope') } }, deps)).rejects.toThrow(
         `no htpasswd file at ${join(dir.path, 'nope')}: add a user with regctl user add NAME --htpasswd ${join(dir.path, 'nope')}`,

@@ -1,6 +1,7 @@
 // The built-in token service and Bearer auth, through the real server: what /token grants (never
 // more than the rules), what the registry accepts and refuses with which challenge, tampered and
 // expired tokens, the regctl client following the challenges, and secrets kept out of the log.
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChallenge } from '../../src/client/challenge.js';
@@ -100,8 +101,21 @@ describe('failed logins at /token', () => {
       expect(limited.headers['retry-after']).toMatch(/^\d+$/);
       const form = new URLSearchParams({ grant_type: 'password', username: 'bob', password: 'bob-pw', service: SERVICE }).toString();
       expectError(await anon.send('POST', '/token', { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'TOOMANYREQUESTS');
-      // Anonymous tokens need no password, so they are not refused.
+      // Anonymous tokens need no password, so they are not refused: neither without a header
+      // nor with an empty credential (skopeo) or an empty password, which are no login attempt.
       expect((await anon.get(tokenQuery(['repository:public/app:pull']))).status).toBe(200);
+      const empty = await anon.get(tokenQuery(['repository:public/app:pull']), { headers: { authorization: 'Basic Og==' } });
+      expect(claimsOf(json<TokenAnswer>(empty).token)).toMatchObject({ access: [{ name: 'public/app', actions: ['pull'] }] });
+      expectError(await anon.get(tokenQuery([]), { headers: { authorization: basic('bob', '') } }), 'UNAUTHORIZED');
+      // The client shows why it was refused, not just the status.
+      const bob = new RegistryClient({ registry: own.server.host, scheme: 'http', retries: 0, credentials: async () => ({ username: 'bob', password: 'bob-pw' }) });
+      try {
+        const refused = (await bob.ping().catch((e: unknown) => e)) as Error;
+        expect(refused).toBeInstanceOf(AuthError);
+        expect(refused.message).toMatch(new RegExp(`^the token service at ${own.server.host} answered 429: too many failed logins from this address; try again in \\d+ s$`));
+      } finally {
+        await bob.close();
+      }
     } finally {
       await own.close();
     }
@@ -207,7 +221,11 @@ describe('the registry with token auth', () => {
     expect(challengeOf(proxied).realm).toBe('http://registry.example.com/token');
     const dir = await tempDir('realm');
     const auth = await createServerAuth(
-      { rateLimit: { failures: 10, windowMs: 60_000 }, token: { realm: 'https://auth.example.com/token', service: 'svc', issuer: 'iss', expirationMs: 60_000 } },
+      {
+        rateLimit: { failures: 10, windowMs: 60_000 },
+        htpasswd: { path: join(reg.dir.path, 'htpasswd') },
+        token: { realm: 'https://auth.example.com/token', service: 'svc', issuer: 'iss', expirationMs: 60_000 },
+      },
       { logger: silentLogger, configDir: dir.path },
     );
     const own = await startRegistry({ driver: 'memory', auth });
