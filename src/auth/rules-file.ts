@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import { ACTIONS, compileGlob, globProblem, type AccessRule, type AccessRules, type Action, type Subject } from './rules.js';
+import { yamlProblem } from '../config/source.js';
 
 /** A rules file regctl will not use; the message is one line naming the file and line. */
 export class AccessRulesError extends Error {
@@ -31,8 +32,7 @@ export function parseAccessRules(text: string, file: string): AccessRules {
   const firstError = doc.errors[0];
   if (firstError) {
     // The parser's first line ends in " at line L, column C:", which this message already says.
-    const what = firstError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new AccessRulesError(`${file} line ${firstError.linePos?.[0].line ?? 1}: ${what}; fix the YAML there (indent with spaces, quote values holding ": " or "#")`);
+    throw new AccessRulesError(`${file} line ${firstError.linePos?.[0].line ?? 1}: ${yamlProblem(firstError)}`);
   }
   const root = doc.contents;
   const users: AccessRules['users'] = [];

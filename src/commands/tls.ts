@@ -122,6 +122,7 @@ export function registerTls(program: Command, deps: CliDeps): void {
           '',
           'next: regctl serve --tls',
           `      regctl tls trust --docker${result.caCreated ? '' : '   (already done? the CA is unchanged)'}`,
+          '      (for localhost:5000 and 127.0.0.1:5000; add --addr HOST:PORT for each address clients use)',
         ].join('\n'),
       );
     });

@@ -27,6 +27,12 @@ export function emptyTree(): ConfigTree {
   return { root, where: () => '(defaults)', origin: '(defaults)' };
 }
 
+/** The YAML parser's reason without its position (the caller names the line), and the usual fix. */
+export function yamlProblem(error: { message: string }): string {
+  const what = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return `${lowerFirst(what)}; fix the YAML there (indent with spaces, quote values holding ": " or "#")`;
+}
+
 /** Parses config.yml text; YAML that does not parse is a ConfigError naming its line. */
 export function parseConfigText(text: string, file: string): ConfigTree {
   const lineCounter = new LineCounter();
@@ -34,8 +40,7 @@ export function parseConfigText(text: string, file: string): ConfigTree {
   const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
   const problem = doc.errors[0];
   if (problem) {
-    const what = problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError(`${file}:${lineOf(problem.pos[0])}`, `${lowerFirst(what)}; fix the YAML there (indent with spaces, quote values holding ": " or "#")`);
+    throw new ConfigError(`${file}:${lineOf(problem.pos[0])}`, yamlProblem(problem));
   }
   const contents = doc.contents;
   if (contents !== null && !isMap(contents)) {
