@@ -14,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
     return exitCode;
   };
   try {
-    await createProgram(processDeps()).parseAsync(argv);
+    await (await createProgram(processDeps(), argv)).parseAsync(argv);
     return ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

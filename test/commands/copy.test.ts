@@ -248,7 +248,7 @@ describe('regctl copy', () => {
     await pushImage(a.http, repo, image, 'v1');
     const run = async (args: string[], columns?: number): Promise<Captured> => {
       const captured = testDeps({ columns });
-      await createProgram(captured.deps).parseAsync(['node', 'regctl', 'copy', `${a.reg.host}/${repo}:v1`, ...args]);
+      await (await createProgram(captured.deps)).parseAsync(['node', 'regctl', 'copy', `${a.reg.host}/${repo}:v1`, ...args]);
       return captured;
     };
 

@@ -65,7 +65,7 @@ function terminalMethods(): Record<string, unknown> {
 /** Runs `regctl ARGS` through the real program (flag parsing and printing included); resolves with what it threw. */
 export async function runProgram(t: TestDeps, args: string[]): Promise<unknown> {
   try {
-    await createProgram(t.deps).parseAsync(['node', 'regctl', ...args]);
+    await (await createProgram(t.deps)).parseAsync(['node', 'regctl', ...args]);
     return undefined;
   } catch (err) {
     return err;
