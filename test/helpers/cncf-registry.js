@@ -93,7 +93,8 @@ export async function startCncfRegistry({ root, deleteEnabled = true, readOnly =
     pid: /** @type {number} */ (child.pid),
     root,
     async stop() {
-      if (child.exitCode === null) {
+      // A process ended by a signal keeps exitCode null: without signalCode a second stop() would wait forever.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
