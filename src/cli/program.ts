@@ -31,8 +31,8 @@ const GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
 
 /**
  * The CLI; main.ts parses with it, tests drive it with exitOverride and their own deps. Given the
- * argv it will parse, only the named command's group is registered; help, version and unknown
- * commands (which commander answers with suggestions) get every group.
+ * argv it will parse, only the named command's group is registered (none for the version); help and
+ * unknown commands (which commander answers with suggestions) get every group.
  */
 export async function createProgram(deps: CliDeps, argv?: readonly string[]): Promise<Command> {
   const program = new Command('regctl')
@@ -46,6 +46,7 @@ export async function createProgram(deps: CliDeps, argv?: readonly string[]): Pr
     })
     .exitOverride();
   const named = argv?.[2];
+  if (named === '-V' || named === '--version') return program;
   const group = named === undefined ? undefined : GROUPS.find((g) => g.names.includes(named));
   for (const { load } of group ? [group] : GROUPS) (await load())(program, deps);
   return program;
