@@ -5,7 +5,6 @@ import type { Logger } from '../log/logger.js';
 import { BasicAuth, BASIC_CHALLENGE } from './basic.js';
 import { Logins } from './logins.js';
 import { LoginLimiter } from './rate-limit.js';
-import { AccessRulesError, parseAccessRules } from './rules-file.js';
 import { AUTHENTICATED_MAY_DO_ALL, policyOf, type AccessPolicy } from './rules.js';
 import { ServerAuth } from './server-auth.js';
 import { loadSigningKey } from './token-key.js';
@@ -84,6 +83,8 @@ async function expectFile(file: string, flag: string, what: string, example: str
  */
 async function rulesPolicy(file: string, users: BasicAuth | undefined, logger: Logger): Promise<() => Promise<AccessPolicy>> {
   await expectFile(file, '--access-rules', 'access rules', 'access.yaml', 'write one (see "Access rules" in the README) or correct the --access-rules path');
+  // The YAML parser is loaded only for a rules file, so a plain serve keeps a smaller heap.
+  const { AccessRulesError, parseAccessRules } = await import('./rules-file.js');
   const parse = (text: string | undefined): AccessPolicy => {
     if (text === undefined) throw new AccessRulesError(`no access rules file at ${file}`);
     const rules = parseAccessRules(text, file);

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { CliError, ExitCode } from '../cli/errors.js';
-import { readServeConfig, type ReadResult } from './read-config.js';
-import { applyEnvironment, emptyTree, parseConfigText } from './source.js';
+import { defaultServeConfig } from './defaults.js';
+import type { ReadResult } from './read-config.js';
+import { isConfigVariable } from './variables.js';
 
 /**
  * Defaults, then the file (CNCF config.yml, version 0.1) when given, then `REGISTRY_*` variables.
@@ -9,6 +10,10 @@ import { applyEnvironment, emptyTree, parseConfigText } from './source.js';
  */
 export async function loadServeConfig(options: { file?: string; env: NodeJS.ProcessEnv }): Promise<ReadResult> {
   const { file, env } = options;
+  // With nothing to read, the defaults are the answer, and the YAML library stays unloaded: a
+  // long-running serve with a smaller heap spends less time in garbage collection during uploads.
+  if (!file && !Object.keys(env).some(isConfigVariable)) return { config: defaultServeConfig(env), warnings: [], sources: {} };
+  const [{ readServeConfig }, { applyEnvironment, emptyTree, parseConfigText }] = await Promise.all([import('./read-config.js'), import('./source.js')]);
   const tree = file ? parseConfigText(await readConfigFile(file), file) : emptyTree();
   return readServeConfig(applyEnvironment(tree, env), env, Boolean(file));
 }

@@ -1,14 +1,10 @@
 import { isMap, isScalar, isSeq, LineCounter, Pair, parseDocument, Scalar, visit, YAMLMap, type Document, type Node } from 'yaml';
 import { ConfigError } from './errors.js';
+import { isConfigVariable } from './variables.js';
 
 /** go-yaml, which the CNCF registry reads its file with, speaks YAML 1.1 (`yes`/`no` are booleans). */
 const YAML_OPTIONS = { version: '1.1', prettyErrors: false } as const;
 
-/** The top-level keys of a CNCF config.yml (and regctl's); other `REGISTRY_*` variables are not config. */
-const TOP_LEVEL_KEYS = new Set([
-  'version', 'log', 'loglevel', 'storage', 'auth', 'middleware', 'reporting', 'http', 'notifications',
-  'redis', 'health', 'proxy', 'validation', 'compatibility', 'catalog', 'policy', 'regctl',
-]);
 
 /**
  * The configuration tree, file and environment merged, with where each value came from, so every
@@ -63,7 +59,7 @@ export function parseConfigText(text: string, file: string): ConfigTree {
 export function applyEnvironment(tree: ConfigTree, env: NodeJS.ProcessEnv): ConfigTree {
   const fromEnv = new WeakMap<Node, string>();
   const names = Object.keys(env)
-    .filter((name) => name.startsWith('REGISTRY_') && TOP_LEVEL_KEYS.has(name.slice(9).split('_')[0]!.toLowerCase()))
+    .filter(isConfigVariable)
     .sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   for (const name of names) {
     const mark = (node: Node): void => void fromEnv.set(node, name);
