@@ -65,20 +65,21 @@ const COMMANDS = {
 };
 
 /**
- * Runs a command to completion and times it; a failure or a hang rejects with its stderr.
+ * Runs a command to completion and times it; a failure or a hang (past `timeoutMs`) rejects with its stderr.
  * @param {string} command
  * @param {string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number }} [options]
  * @returns {Promise<number>} seconds
  */
-function timedRun(command, args) {
+export function timedRun(command, args, { env = process.env, timeoutMs = COPY_TIMEOUT_MS } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr = (stderr + d).slice(-2000);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), COPY_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);

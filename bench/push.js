@@ -1,11 +1,11 @@
 // `regctl push` against `docker push`, and `regctl push --archive` against `skopeo copy docker-archive:`,
 // of one 5 × 20 MiB image built FROM scratch, each push into a fresh registry (issue 4, Performance).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { skopeoMissing } from './copy.js';
+import { skopeoMissing, timedRun } from './copy.js';
 import { judge, renderTable } from './report.js';
 import { call } from './http.js';
 import { startRegctl } from './servers.js';
@@ -32,32 +32,11 @@ export function dockerMissing() {
 }
 
 /**
- * Runs a command to completion and times it; a failure or a hang rejects with its stderr.
  * @param {string} command
  * @param {string[]} args
  * @param {NodeJS.ProcessEnv} [env]
- * @returns {Promise<number>} seconds
  */
-function timed(command, args, env = process.env) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr = (stderr + d).slice(-2000);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), PUSH_TIMEOUT_MS);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve((performance.now() - started) / 1000);
-      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? code}): ${stderr.trim()}`));
-    });
-  });
-}
+const timed = (command, args, env) => timedRun(command, args, { env, timeoutMs: PUSH_TIMEOUT_MS });
 
 /** @param {string[]} args */
 async function docker(...args) {
