@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
-import { createOutput } from '../cli/output.js';
+import { outputFor } from './present.js';
 import { addRemoteOptions, parsePositiveInt, parseRegistry, REFERENCE_HELP, withClient, type RemoteFlags } from '../cli/remote.js';
 
 export interface CatalogResult {
@@ -23,7 +23,7 @@ export function registerCatalog(program: Command, deps: CliDeps): void {
       .addHelpText('after', `\n${REFERENCE_HELP}`),
   ).action(async (registry: string | undefined, flags: RemoteFlags & { limit?: number }) => {
     const result = await runCatalog(registry, flags, deps);
-    createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr }).result(result, () =>
+    outputFor(flags, deps).result(result, () =>
       result.repositories.length ? result.repositories.join('\n') : `(no repositories in ${result.registry})`,
     );
   });

@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { Option, type Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
-import { createOutput } from '../cli/output.js';
+import { outputFor } from './present.js';
 import { addRemoteOptions, connectionOptions, parsePositiveInt, parseReference, REFERENCE_HELP, type RemoteFlags } from '../cli/remote.js';
 import { formatBytes, styleFor } from '../cli/style.js';
 import type { RegistryClient } from '../client/client.js';
@@ -73,7 +73,7 @@ export function registerCopy(program: Command, deps: CliDeps): void {
           `--username and --password-stdin apply to both registries; otherwise each uses its own login.\n\n${REFERENCE_HELP}`,
       ),
   ).action(async (source: string, destination: string, flags: CopyFlags) => {
-    const output = createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr });
+    const output = outputFor(flags, deps);
     const style = styleFor(deps.stderr, deps.env);
     const started = performance.now();
     const progress = !flags.json && deps.stderr.isTTY ? await progressDisplay(deps, style) : undefined;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, ExitCode } from '../cli/errors.js';
-import { createOutput } from '../cli/output.js';
+import { outputFor } from './present.js';
 import { formatBytes, formatTable, styleFor } from '../cli/style.js';
 import { defaultStorageRoot } from '../config/paths.js';
 import { validateName } from '../oci/reference.js';
@@ -24,7 +24,7 @@ export function registerDu(program: Command, deps: CliDeps): void {
     .option('--json', 'print the result as one JSON document')
     .action(async (repo: string | undefined, flags: { root?: string; json?: boolean }) => {
       const result = await runDu(repo, flags, deps);
-      createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr }).result(result, () => {
+      outputFor(flags, deps).result(result, () => {
         const rows = result.repositories
           .sort((a, b) => b.uniqueBytes + b.sharedBytes - (a.uniqueBytes + a.sharedBytes))
           .map((r) => [r.name, formatBytes(r.uniqueBytes), formatBytes(r.sharedBytes), formatBytes(r.uniqueBytes + r.sharedBytes), String(r.blobs)]);

@@ -9,7 +9,7 @@ import { splitScheme } from '../oci/reference.js';
 import { canPrompt, confirm } from '../cli/prompt.js';
 import type { CliDeps } from '../cli/deps.js';
 import { CliError, UsageError } from '../cli/errors.js';
-import { createOutput } from '../cli/output.js';
+import { outputFor } from './present.js';
 import { formatBytes, formatTable, styleFor } from '../cli/style.js';
 import { defaultStorageRoot } from '../config/paths.js';
 import { parseDigest } from '../oci/digest.js';
@@ -54,7 +54,7 @@ export async function runGc(flags: GcFlags, deps: CliDeps): Promise<GcResult | u
     uploadsOlderThanMs: flags.uploadsOlderThan,
     explain: flags.explain,
   };
-  const { note } = createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr });
+  const { note } = outputFor(flags, deps);
   let target: string;
   let run: (o: GcOptions) => Promise<GcReport>;
   if (flags.registry) {
@@ -151,7 +151,7 @@ export function registerGc(program: Command, deps: CliDeps): void {
     .action(async (flags: GcFlags) => {
       if (flags.root && flags.registry) throw new UsageError('--root and --registry exclude each other');
       const result = await runGc(flags, deps);
-      const out = createOutput({ json: Boolean(flags.json), stdout: deps.stdout, stderr: deps.stderr });
+      const out = outputFor(flags, deps);
       if (!result) throw new CliError('garbage collection cancelled; nothing was removed');
       out.result(result, () => formatReport(result.target, result.report, styleFor(deps.stdout, deps.env)));
     });

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 const requireLazily = createRequire(import.meta.url);
 
 /** regctl's own settings for its client commands (`$XDG_CONFIG_HOME/regctl/config.yml`). */
-export interface UserConfig {
+interface UserConfig {
   /** Registry used when a reference names none. */
   registry?: string;
 }
@@ -17,11 +17,11 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.REGCTL_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'regctl');
 }
 
-export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'config.yml');
 }
 
-export function loadUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig {
+function loadUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig {
   const path = userConfigPath(env);
   let text: string;
   try {

@@ -1,5 +1,5 @@
 /** The top-level keys of a CNCF config.yml (and regctl's); other `REGISTRY_*` variables are not config. */
-export const TOP_LEVEL_KEYS = new Set([
+const TOP_LEVEL_KEYS = new Set([
   'version', 'log', 'loglevel', 'storage', 'auth', 'middleware', 'reporting', 'http', 'notifications',
   'redis', 'health', 'proxy', 'validation', 'compatibility', 'catalog', 'policy', 'regctl',
 ]);

@@ -115,7 +115,7 @@ export class BlobStore {
 
   /** Stores small verified content (a manifest) under its digest, if not already there. */
   async putContent(digest: string, content: Buffer): Promise<void> {
-    if (await exists(this.driver, paths.blobData(digest))) return;
+    if (await this.existsGlobally(digest)) return;
     await this.driver.putContent(paths.blobData(digest), content);
   }
 

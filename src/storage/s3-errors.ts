@@ -23,12 +23,6 @@ export function isInvalidRange(err: unknown): boolean {
   return name === 'InvalidRange' || $metadata?.httpStatusCode === 416;
 }
 
-/** The object changed since we looked (If-Match / x-amz-copy-source-if-match failed). */
-export function isPreconditionFailed(err: unknown): boolean {
-  const { name, $metadata } = sdk(err);
-  return name === 'PreconditionFailed' || $metadata?.httpStatusCode === 412;
-}
-
 /**
  * The one place SDK errors become storage errors, so no S3 error class leaves the driver. A missing
  * bucket or bad credentials keep the service's own words: they are what an operator must fix.

@@ -18,7 +18,6 @@ import { isNotFound, translateS3Error } from './s3-errors.js';
 /** Parts uploading at once per writer: one on the wire while the next fills keeps the link busy. */
 const PARTS_IN_FLIGHT = 2;
 
-
 export interface WriterContext {
   bucket: S3Bucket;
   logger: Logger;

@@ -1,6 +1,5 @@
 // `storage.s3` of a CNCF config.yml, through `regctl serve --config` as a process, on the local Ceph.
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cephGate, createTestBucket, type TestBucket } from '../helpers/ceph.js';
@@ -8,6 +7,7 @@ import { startServeProcess } from '../helpers/cli.js';
 import { buildImage, sha256 } from '../helpers/fixtures.js';
 import { blobPath, finishUpload, manifestPath, patchChunk, pushImage, RegistryHttp, startUpload } from '../helpers/http.js';
 import { INTEROP_TIMEOUT_MS, tempDir, type TempDir } from '../helpers/interop.js';
+import { writeConfigFile } from './config-file.js';
 
 const ready = cephGate('serve --config with storage.s3');
 
@@ -28,30 +28,24 @@ describe.runIf(ready)('regctl serve --config with storage.s3', { timeout: INTERO
   /** A config.yml for the test bucket under `prefix`, the secret key left to the environment. */
   async function configFile(prefix: string): Promise<string> {
     const { config } = bucket;
-    const file = join(work.path, `${prefix}.yml`);
-    await writeFile(
-      file,
-      [
-        'version: 0.1',
-        'http:',
-        '  addr: 127.0.0.1:0',
-        'storage:',
-        '  s3:',
-        `    bucket: ${config.bucket}`,
-        `    region: ${config.region}`,
-        `    regionendpoint: ${config.regionEndpoint}`,
-        '    forcepathstyle: true',
-        `    accesskey: ${config.accessKey}`,
-        `    rootdirectory: /${prefix}`,
-        `    chunksize: ${config.chunkSize}`,
-        '  redirect:',
-        '    disable: true',
-        '  delete:',
-        '    enabled: true',
-        '',
-      ].join('\n'),
-    );
-    return file;
+    return writeConfigFile(join(work.path, `${prefix}.yml`), [
+      'version: 0.1',
+      'http:',
+      '  addr: 127.0.0.1:0',
+      'storage:',
+      '  s3:',
+      `    bucket: ${config.bucket}`,
+      `    region: ${config.region}`,
+      `    regionendpoint: ${config.regionEndpoint}`,
+      '    forcepathstyle: true',
+      `    accesskey: ${config.accessKey}`,
+      `    rootdirectory: /${prefix}`,
+      `    chunksize: ${config.chunkSize}`,
+      '  redirect:',
+      '    disable: true',
+      '  delete:',
+      '    enabled: true',
+    ]);
   }
 
   it('stores in the bucket the file names, the secret key from REGISTRY_STORAGE_S3_SECRETKEY', async () => {

@@ -7,6 +7,7 @@ import { runCli, startServeProcess, type ServeProcess } from '../helpers/cli.js'
 import { buildImage } from '../helpers/fixtures.js';
 import { certify } from '../helpers/tls.js';
 import { expectError, manifestPath, pushImage, RegistryHttp, sleep, startUpload, blobPath } from '../helpers/http.js';
+import { writeConfigFile } from './config-file.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -17,10 +18,8 @@ afterAll(async () => {
 });
 
 let n = 0;
-async function configFile(lines: string[]): Promise<string> {
-  const file = join(scratch, `config-${++n}.yml`);
-  await writeFile(file, `${lines.join('\n')}\n`);
-  return file;
+function configFile(lines: string[]): Promise<string> {
+  return writeConfigFile(join(scratch, `config-${++n}.yml`), lines);
 }
 
 /** Runs `serve` with the arguments, hands a client to `body`, and always stops the process. */

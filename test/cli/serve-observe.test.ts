@@ -1,7 +1,7 @@
 // `regctl serve --config` with notifications and http.debug.addr, as a real process: the wiring of
 // webhooks and metrics into serve, end to end (their behaviour is tested in test/events, test/metrics).
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { Receiver } from '../events/receiver.js';
 import { startServeProcess } from '../helpers/cli.js';
 import { buildImage } from '../helpers/fixtures.js';
 import { pushImage, RegistryHttp } from '../helpers/http.js';
+import { writeConfigFile } from './config-file.js';
 
 let scratch: string;
 let receiver: Receiver;
@@ -23,29 +24,24 @@ afterAll(async () => {
 
 describe('regctl serve with notifications and a debug listener', () => {
   it('delivers signed events for a push, serves /metrics on the debug address, exits 0 on SIGTERM', async () => {
-    const config = join(scratch, 'config.yml');
-    await writeFile(
-      config,
-      [
-        'version: 0.1',
-        'http:',
-        '  addr: 127.0.0.1:0',
-        '  debug:',
-        '    addr: 127.0.0.1:0',
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${join(scratch, 'data')}`,
-        'notifications:',
-        '  endpoints:',
-        '    - name: ci',
-        `      url: ${receiver.url}`,
-        '      timeout: 2s',
-        '      threshold: 3',
-        '      backoff: 1s',
-        '      secret: s3cret',
-        '',
-      ].join('\n'),
-    );
+    const config = await writeConfigFile(join(scratch, 'config.yml'), [
+      'version: 0.1',
+      'http:',
+      '  addr: 127.0.0.1:0',
+      '  debug:',
+      '    addr: 127.0.0.1:0',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(scratch, 'data')}`,
+      'notifications:',
+      '  endpoints:',
+      '    - name: ci',
+      `      url: ${receiver.url}`,
+      '      timeout: 2s',
+      '      threshold: 3',
+      '      backoff: 1s',
+      '      secret: s3cret',
+    ]);
     const srv = await startServeProcess(['--config', config]);
     const http = new RegistryHttp(srv.url);
     try {

@@ -1,6 +1,6 @@
 // `regctl serve --config` with `regctl.proxies`, as a real process in front of a real upstream
 // registry: the wiring of the pull-through cache into serve (its behaviour: test/registry/proxy*).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { startServeProcess } from '../helpers/cli.js';
 import { buildImage } from '../helpers/fixtures.js';
 import { pushImage, RegistryHttp } from '../helpers/http.js';
 import { startRegistry, type TestRegistry } from '../helpers/server.js';
+import { writeConfigFile } from './config-file.js';
 
 let scratch: string;
 let upstream: TestRegistry;
@@ -27,24 +28,19 @@ describe('regctl serve with regctl.proxies', () => {
     await pushImage(toUpstream, 'demo/hello', image, '1.0');
     await toUpstream.close();
 
-    const config = join(scratch, 'proxy.yml');
-    await writeFile(
-      config,
-      [
-        'version: 0.1',
-        'http:',
-        '  addr: 127.0.0.1:0',
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${join(scratch, 'cache')}`,
-        'regctl:',
-        '  proxies:',
-        '    - prefix: up.local',
-        `      remoteurl: ${upstream.url}`,
-        '      recheck: 5m',
-        '',
-      ].join('\n'),
-    );
+    const config = await writeConfigFile(join(scratch, 'proxy.yml'), [
+      'version: 0.1',
+      'http:',
+      '  addr: 127.0.0.1:0',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(scratch, 'cache')}`,
+      'regctl:',
+      '  proxies:',
+      '    - prefix: up.local',
+      `      remoteurl: ${upstream.url}`,
+      '      recheck: 5m',
+    ]);
     const srv = await startServeProcess(['--config', config]);
     const http = new RegistryHttp(srv.url);
     try {

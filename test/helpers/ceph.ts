@@ -34,7 +34,7 @@ const ACCESS_KEY = 'TESTACCESSKEY0000001';
 const SECRET_KEY = 'testsecretkey0000000000000000000000000001';
 const START = fileURLToPath(new URL('./ceph/start.sh', import.meta.url));
 /** Part size in the suites: S3's minimum, so a few MiB already exercise multipart uploads. */
-export const TEST_CHUNK_SIZE = 5 * 1024 * 1024;
+const TEST_CHUNK_SIZE = 5 * 1024 * 1024;
 
 let started: ToolCheck | undefined;
 

@@ -1,11 +1,10 @@
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GcReport } from '../../src/registry/gc/report.js';
 import * as paths from '../../src/storage/paths.js';
 import { blobOf, descriptorOf, encodeManifest, MT, randomBlob, sha256, type Blob } from '../helpers/fixtures.js';
-import { blobPath, manifestPath, monolithicPost, putManifest, RegistryHttp, uploadsPath } from '../helpers/http.js';
-import { startRegistry, type TestRegistry } from '../helpers/server.js';
+import { blobPath, manifestPath, monolithicPost, putManifest, uploadsPath, useRegistry } from '../helpers/http.js';
 
 const PUSHERS = 16;
 const IMAGES_PER_PUSHER = 10;
@@ -21,27 +20,17 @@ const DEADLINE_MS = 60_000;
  * back whole afterwards.
  */
 describe('garbage collection while 16 clients push', () => {
-  let reg: TestRegistry;
-  let http: RegistryHttp;
-
-  beforeAll(async () => {
-    reg = await startRegistry();
-    http = new RegistryHttp(reg.url);
-  });
-  afterAll(async () => {
-    await http.close();
-    await reg.close();
-  });
+  const ctx = useRegistry('filesystem');
 
   async function age(storagePath: string): Promise<void> {
     const past = new Date(Date.now() - 2 * HOUR);
-    await utimes(join(reg.root!, storagePath), past, past);
+    await utimes(join(ctx.reg.root!, storagePath), past, past);
   }
 
   it('loses no completed push and deletes the garbage', async () => {
     const shared = Array.from({ length: SHARED_LAYERS }, () => randomBlob(64 * 1024));
     const garbage = Array.from({ length: 50 }, () => randomBlob(1024));
-    for (const blob of [...shared, ...garbage]) expect((await monolithicPost(http, 'seed', blob)).status).toBe(201);
+    for (const blob of [...shared, ...garbage]) expect((await monolithicPost(ctx.http, 'seed', blob)).status).toBe(201);
     for (const blob of [...shared, ...garbage]) {
       await age(paths.blobData(blob.digest));
       await age(paths.layerLink('seed', blob.digest));
@@ -49,7 +38,7 @@ describe('garbage collection while 16 clients push', () => {
     // Old links in the pushers' own repositories: a client HEADs, sees the layer, skips the upload.
     for (let p = 0; p < PUSHERS; p += 2) {
       for (const blob of shared) {
-        expect((await http.send('POST', uploadsPath(`pusher/${p}`, `?mount=${blob.digest}&from=seed`))).status).toBe(201);
+        expect((await ctx.http.send('POST', uploadsPath(`pusher/${p}`, `?mount=${blob.digest}&from=seed`))).status).toBe(201);
         await age(paths.layerLink(`pusher/${p}`, blob.digest));
       }
     }
@@ -59,16 +48,16 @@ describe('garbage collection while 16 clients push', () => {
 
     const pushOnce = async (repo: string, layers: Blob[], config: Blob, tag: string): Promise<boolean> => {
       for (const blob of [config, ...layers]) {
-        if ((await http.head(blobPath(repo, blob.digest))).status === 200) continue;
-        const mounted = await http.send('POST', uploadsPath(repo, `?mount=${blob.digest}&from=seed`));
+        if ((await ctx.http.head(blobPath(repo, blob.digest))).status === 200) continue;
+        const mounted = await ctx.http.send('POST', uploadsPath(repo, `?mount=${blob.digest}&from=seed`));
         if (mounted.status === 201) continue;
-        expect((await monolithicPost(http, repo, blob)).status).toBe(201);
+        expect((await monolithicPost(ctx.http, repo, blob)).status).toBe(201);
       }
       const manifest = encodeManifest(
         { schemaVersion: 2, mediaType: MT.ociManifest, config: descriptorOf(MT.ociConfig, config), layers: layers.map((l) => descriptorOf(MT.ociLayer, l)) },
         MT.ociManifest,
       );
-      const res = await putManifest(http, repo, tag, manifest);
+      const res = await putManifest(ctx.http, repo, tag, manifest);
       if (res.status === 201) {
         completed.push({ repo, digest: manifest.digest, blobs: [config, ...layers] });
         return true;
@@ -92,13 +81,13 @@ describe('garbage collection while 16 clients push', () => {
     let pushing = true;
     const collector = (async () => {
       while (pushing && Date.now() < deadline) {
-        reports.push(await reg.registry.collectGarbage({ dryRun: false, deleteUntagged: true, graceMs: 0, uploadsOlderThanMs: HOUR }));
+        reports.push(await ctx.reg.registry.collectGarbage({ dryRun: false, deleteUntagged: true, graceMs: 0, uploadsOlderThanMs: HOUR }));
       }
     })();
     await Promise.all(Array.from({ length: PUSHERS }, (_, p) => pusher(p)));
     pushing = false;
     await collector;
-    reports.push(await reg.registry.collectGarbage({ dryRun: false, deleteUntagged: false, graceMs: 0, uploadsOlderThanMs: HOUR }));
+    reports.push(await ctx.reg.registry.collectGarbage({ dryRun: false, deleteUntagged: false, graceMs: 0, uploadsOlderThanMs: HOUR }));
 
     expect(reports.length).toBeGreaterThan(2);
     expect(completed.length).toBeGreaterThan(PUSHERS * 3);
@@ -110,11 +99,11 @@ describe('garbage collection while 16 clients push', () => {
     let verified = 0;
     for (const image of completed) {
       if (collected.has(`${image.repo}@${image.digest}`)) continue;
-      const manifest = await http.get(manifestPath(image.repo, image.digest));
+      const manifest = await ctx.http.get(manifestPath(image.repo, image.digest));
       expect(manifest.status, `${image.repo}@${image.digest}`).toBe(200);
       expect(sha256(manifest.body)).toBe(image.digest);
       for (const blob of image.blobs) {
-        const res = await http.get(blobPath(image.repo, blob.digest));
+        const res = await ctx.http.get(blobPath(image.repo, blob.digest));
         expect(res.status, `${image.repo} blob ${blob.digest}`).toBe(200);
         expect(sha256(res.body)).toBe(blob.digest);
       }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, utimes, writeFile } from 'node:fs/promises';
+import { access, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectGarbage, type GcOptions } from '../../src/registry/gc/collect.js';
@@ -33,9 +33,8 @@ async function status(repo: string, reference: string): Promise<number> {
 }
 
 async function blobOnDisk(digest: string): Promise<boolean> {
-  const { hex } = { hex: digest.slice('sha256:'.length) };
-  return readdir(join(reg.root!, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2))).then(
-    (names) => names.includes(hex),
+  return access(join(reg.root!, paths.blobDir(digest))).then(
+    () => true,
     () => false,
   );
 }

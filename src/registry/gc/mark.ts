@@ -160,7 +160,7 @@ function descriptors(list: (Descriptorish | undefined)[] | undefined): { digest:
  * Each revision of a repository with the time its link was written, when `withTimes` (the grace
  * period matters only for untagged revisions, which only --delete-untagged removes).
  */
-export async function listRevisions(driver: StorageDriver, repo: string, withTimes: boolean): Promise<Map<string, Date>> {
+async function listRevisions(driver: StorageDriver, repo: string, withTimes: boolean): Promise<Map<string, Date>> {
   const digests = await listDigestDirs(driver, paths.revisionsDir(repo));
   if (!withTimes) return new Map(digests.map((d) => [d, new Date(0)]));
   const times = await mapLimit(digests, IO_CONCURRENCY, async (digest) => {
@@ -171,7 +171,7 @@ export async function listRevisions(driver: StorageDriver, repo: string, withTim
 }
 
 /** Tag → digest from `current/link`, skipping tags whose link is missing or unreadable. */
-export async function listTags(driver: StorageDriver, repo: string): Promise<[string, string][]> {
+async function listTags(driver: StorageDriver, repo: string): Promise<[string, string][]> {
   const tags = await driver.list(paths.tagsDir(repo)).catch(ignoreNotFound);
   const resolved = await mapLimit(tags ?? [], IO_CONCURRENCY, async (tag) => {
     const link = await driver.getContent(paths.tagCurrentLink(repo, tag), 1024).catch(ignoreNotFound);

@@ -3,7 +3,7 @@ import { OciError, Unavailable } from '../../oci/errors.js';
 import type { GcOptions } from '../../registry/gc/collect.js';
 import { GcBusyError } from '../../registry/gc/coordinator.js';
 import { jsonReply } from '../respond.js';
-import { readSmallBody } from './small-body.js';
+import { badRequest, readSmallBody } from './small-body.js';
 import type { Handler } from '../types.js';
 
 /** The body of POST /admin/gc; every field optional, with the CLI's defaults. */
@@ -29,21 +29,21 @@ export const adminGc: Handler = async ({ body, registry, readOnly }) => {
   }
 };
 
-export function parseGcRequest(value: unknown): GcOptions {
+function parseGcRequest(value: unknown): GcOptions {
   const input = (value ?? {}) as Record<string, unknown>;
   const bool = (key: string): boolean => {
     if (input[key] === undefined) return false;
-    if (typeof input[key] !== 'boolean') throw invalid(`${key} must be true or false`);
+    if (typeof input[key] !== 'boolean') throw badRequest(`${key} must be true or false`);
     return input[key] as boolean;
   };
   const ms = (key: string, fallback: number): number => {
     if (input[key] === undefined) return fallback;
     const n = input[key];
-    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid(`${key} must be a non-negative number of milliseconds`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw badRequest(`${key} must be a non-negative number of milliseconds`);
     return n;
   };
   const explain = input.explain ?? [];
-  if (!Array.isArray(explain) || !explain.every((d) => typeof d === 'string')) throw invalid('explain must be a list of digests');
+  if (!Array.isArray(explain) || !explain.every((d) => typeof d === 'string')) throw badRequest('explain must be a list of digests');
   return {
     dryRun: bool('dryRun'),
     deleteUntagged: bool('deleteUntagged'),
@@ -59,10 +59,6 @@ async function readJson(body: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
-    throw invalid('request body is not JSON');
+    throw badRequest('request body is not JSON');
   }
-}
-
-function invalid(message: string): OciError {
-  return new OciError('UNSUPPORTED', message, { status: 400 });
 }

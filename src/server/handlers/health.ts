@@ -30,8 +30,8 @@ export async function checkHealth(driver: StorageDriver, timeoutMs = PROBE_TIMEO
   }
 }
 
-export async function healthReply(driver: StorageDriver, timeoutMs?: number): Promise<Reply> {
-  const health = await checkHealth(driver, timeoutMs);
+export async function healthReply(driver: StorageDriver): Promise<Reply> {
+  const health = await checkHealth(driver);
   const noStore = { 'Cache-Control': 'no-store' };
   return health.ok ? jsonReply(200, { status: 'ok' }, noStore) : jsonReply(503, { status: 'unavailable', reason: health.reason }, noStore);
 }

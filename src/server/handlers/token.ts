@@ -1,9 +1,9 @@
 import { parseBasic } from '../../auth/basic.js';
 import type { TokenRequest } from '../../auth/token-service.js';
-import { NotFound, OciError } from '../../oci/errors.js';
+import { NotFound } from '../../oci/errors.js';
 import { jsonReply } from '../respond.js';
 import type { Handler, RequestContext } from '../types.js';
-import { readSmallBody } from './small-body.js';
+import { badRequest, readSmallBody } from './small-body.js';
 
 /**
  * GET /token?service=…&scope=…[&account=…] with optional Basic credentials (what dockerd, skopeo
@@ -29,17 +29,13 @@ function fromQuery({ query, headers }: RequestContext): TokenRequest {
 
 async function fromForm(ctx: RequestContext): Promise<TokenRequest> {
   const type = String(ctx.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') throw invalid('POST /token takes an application/x-www-form-urlencoded form');
+  if (type !== 'application/x-www-form-urlencoded') throw badRequest('POST /token takes an application/x-www-form-urlencoded form');
   const form = new URLSearchParams(await readSmallBody(ctx.body));
   const grant = form.get('grant_type');
   // regctl issues no refresh tokens, so a client holding one got it elsewhere.
-  if (grant !== 'password') throw invalid(`unsupported grant_type "${grant ?? ''}"; this token service takes grant_type=password`);
+  if (grant !== 'password') throw badRequest(`unsupported grant_type "${grant ?? ''}"; this token service takes grant_type=password`);
   const user = form.get('username');
   const password = form.get('password');
-  if (!user || password === null) throw invalid('grant_type=password needs username and password');
+  if (!user || password === null) throw badRequest('grant_type=password needs username and password');
   return { service: form.get('service'), scopes: form.getAll('scope'), credentials: { user, password } };
-}
-
-function invalid(message: string): OciError {
-  return new OciError('UNSUPPORTED', message, { status: 400 });
 }
